@@ -1,0 +1,1 @@
+"""groundbass.bridge — front ends (command line, OSC server) over groundbass.core."""

@@ -1,0 +1,23 @@
+"""The ``groundbass`` command line: a click group whose commands are thin layers over
+importable functions (groundbass.core and groundbass.bridge modules).
+
+Commands live in their own modules and are registered below.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from groundbass.core.checkpoint import groundbass_version
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(groundbass_version(), prog_name="groundbass")
+def main() -> None:
+    """groundbass: generate a bass stem that fits a music mix."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+# --- command registration (one line per command module) ---------------------------------

@@ -1,0 +1,1 @@
+"""OSC bridge for DAW scripts: server, protocol and job queue."""

@@ -1,0 +1,64 @@
+"""Autoencoder objectives (paper section 3.1), as functions a training loop calls.
+
+Generator: ``L = L_adv + 25 * L_rec + 0.002 * L_mssd`` with
+``L_rec = |D(E(s))_mag - s|_1`` on the log-power spectrogram,
+``L_mssd`` the multi-scale spectral distance of the waveforms, and ``L_adv`` the
+generator hinge term of both critics on the reconstructed waveform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .autoencoder import Reconstruction, SpectrogramAutoencoder
+from .critics import Critics, critic_hinge_loss, generator_adversarial_loss
+from .spectral import MSSD_HOPS, multiscale_spectral_distance
+
+__all__ = ["AELossWeights", "autoencoder_generator_loss", "autoencoder_critic_loss"]
+
+
+@dataclass(frozen=True)
+class AELossWeights:
+    """Loss weights; the defaults are the paper's (lambda_rec = 25, lambda_mssd = 0.002)."""
+
+    adv: float = 1.0
+    rec: float = 25.0
+    mssd: float = 0.002
+    mssd_hops: tuple[int, ...] = MSSD_HOPS
+
+
+def autoencoder_generator_loss(
+    ae: SpectrogramAutoencoder,
+    critics: Critics | None,
+    wave: torch.Tensor,
+    weights: AELossWeights = AELossWeights(),
+) -> tuple[torch.Tensor, dict[str, float], Reconstruction]:
+    """Generator loss for a batch of waveforms (B, samples).
+
+    Returns ``(loss, parts, reconstruction)``: the scalar loss to back-propagate, the
+    float value of each term (``rec``, ``mssd``, ``adv``, ``total``), and the
+    reconstruction (whose ``wave_hat`` the critic step reuses, detached). With
+    ``critics=None`` (or ``weights.adv == 0``) the adversarial term is left out (warm-up).
+    """
+    rec = ae.reconstruct(wave)
+    l_rec = (rec.logpow_hat - rec.logpow).abs().mean()
+    l_mssd = multiscale_spectral_distance(rec.wave, rec.wave_hat, weights.mssd_hops)
+    loss = weights.rec * l_rec + weights.mssd * l_mssd
+    parts = {"rec": float(l_rec), "mssd": float(l_mssd)}
+    if critics is not None and weights.adv > 0:
+        l_adv = generator_adversarial_loss(critics(rec.wave_hat))
+        loss = loss + weights.adv * l_adv
+        parts["adv"] = float(l_adv)
+    parts["total"] = float(loss)
+    return loss, parts, rec
+
+
+def autoencoder_critic_loss(critics: Critics, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    """Hinge loss of both critics on real waveforms and (detached) reconstructions, (B, samples) each.
+
+    Returns ``(loss, {"critic": value})``.
+    """
+    loss = critic_hinge_loss(critics(real), critics(fake.detach()))
+    return loss, {"critic": float(loss)}

@@ -1,0 +1,63 @@
+"""Audio array helpers: layout, downmix, resampling, exact length.
+
+Arrays follow soundfile's layout: ``(samples,)`` or ``(samples, channels)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import soxr
+
+__all__ = ["MIN_RATE", "MAX_RATE", "to_mono", "resample", "fit_length", "to_layout", "check_rate"]
+
+MIN_RATE = 8000
+MAX_RATE = 192000
+
+
+def check_rate(sample_rate: int, what: str = "audio") -> int:
+    """Return ``sample_rate`` as int if it is within 8-192 kHz, else raise ValueError."""
+    sr = int(sample_rate)
+    if sr != sample_rate or not MIN_RATE <= sr <= MAX_RATE:
+        raise ValueError(f"{what}: sample rate {sample_rate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
+    return sr
+
+
+def to_mono(audio: np.ndarray, what: str = "audio") -> np.ndarray:
+    """Downmix a ``(samples,)`` or ``(samples, channels)`` array to float32 ``(samples,)``.
+
+    Integer arrays are scaled to [-1, 1). Raises ValueError for empty input, more than two
+    dimensions, or NaN/Inf samples.
+    """
+    a = np.asarray(audio)
+    if a.ndim not in (1, 2):
+        raise ValueError(f"{what}: expected (samples,) or (samples, channels), got shape {a.shape}")
+    if a.shape[0] == 0 or (a.ndim == 2 and a.shape[1] == 0):
+        raise ValueError(f"{what}: no samples")
+    if np.issubdtype(a.dtype, np.integer):
+        a = a.astype(np.float32) / float(np.iinfo(a.dtype).max + 1)
+    a = a.astype(np.float32, copy=False)
+    if not np.isfinite(a).all():
+        raise ValueError(f"{what}: contains NaN or Inf samples")
+    return a.mean(axis=1) if a.ndim == 2 else a
+
+
+def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """Resample a float32 ``(samples,)`` array from ``rate_in`` to ``rate_out`` Hz (soxr HQ)."""
+    if rate_in == rate_out:
+        return x.astype(np.float32, copy=False)
+    return soxr.resample(x, rate_in, rate_out, quality="HQ").astype(np.float32, copy=False)
+
+
+def fit_length(x: np.ndarray, length: int) -> np.ndarray:
+    """Crop or zero-pad the first axis of ``x`` to exactly ``length`` samples."""
+    if x.shape[0] >= length:
+        return x[:length]
+    pad = [(0, length - x.shape[0])] + [(0, 0)] * (x.ndim - 1)
+    return np.pad(x, pad)
+
+
+def to_layout(mono: np.ndarray, channels: int | None) -> np.ndarray:
+    """Mono ``(samples,)`` -> ``(samples,)`` if ``channels`` is None, else duplicated to ``(samples, channels)``."""
+    if channels is None:
+        return mono
+    return np.repeat(mono[:, None], channels, axis=1)

@@ -1,0 +1,194 @@
+"""Spectrogram autoencoder: waveform -> unbounded latent -> magnitude and phase -> waveform.
+
+The encoder reads the log-power spectrogram ``log(|STFT(w)|^2 + eps)`` (frequency bins
+as channels, 1-D convolutions over STFT frames) and compresses time by
+``frames_per_latent`` with strided convolutions, so one latent frame covers
+``ratio = hop * frames_per_latent`` samples. The decoder mirrors it and predicts, per
+STFT frame and bin, the log power and a phase (as an unnormalised 2-D vector); the
+waveform is the iSTFT of ``sqrt(power) * exp(i * phase)``.
+
+The autoencoder is a frozen "pretransform" for the rest of the pipeline: ``encode``,
+``decode``, ``ratio`` and ``latent_dim`` are all the diffusion side needs to know.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import AutoencoderConfig
+from .layers import Downsample1d, Upsample1d, res_stack
+from .spectral import istft, log_power, stft
+
+__all__ = ["SpectrogramAutoencoder", "Reconstruction"]
+
+_LOG_SCALE = 5.0  # log-power values are divided by this before the encoder
+
+
+class Encoder(nn.Module):
+    """(B, bins, frames) log power -> (B, latent_dim, frames / frames_per_latent)."""
+
+    def __init__(self, cfg: AutoencoderConfig):
+        super().__init__()
+        ch = cfg.channels
+        self.inp = nn.Conv1d(cfg.n_bins, ch[0], 3, padding=1)
+        layers: list[nn.Module] = []
+        for i in range(len(ch) - 1):
+            layers += [res_stack(ch[i], cfg.res_blocks), Downsample1d(ch[i], ch[i + 1])]
+        layers += [res_stack(ch[-1], cfg.res_blocks), nn.LeakyReLU(0.2), nn.Conv1d(ch[-1], cfg.latent_dim, 3, padding=1)]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, logpow: torch.Tensor) -> torch.Tensor:
+        return self.body(self.inp(logpow / _LOG_SCALE))
+
+
+class Decoder(nn.Module):
+    """(B, latent_dim, T) -> (B, 3 * bins, T * frames_per_latent): log power, phase x, phase y."""
+
+    def __init__(self, cfg: AutoencoderConfig):
+        super().__init__()
+        ch = cfg.channels
+        layers: list[nn.Module] = [nn.Conv1d(cfg.latent_dim, ch[-1], 3, padding=1), res_stack(ch[-1], cfg.res_blocks)]
+        for i in range(len(ch) - 1, 0, -1):
+            layers += [Upsample1d(ch[i], ch[i - 1]), res_stack(ch[i - 1], cfg.res_blocks)]
+        layers += [nn.LeakyReLU(0.2), nn.Conv1d(ch[0], 3 * cfg.n_bins, 3, padding=1)]
+        self.body = nn.Sequential(*layers)
+        self.n_bins = cfg.n_bins
+
+    def forward(self, latent: torch.Tensor) -> torch.Tensor:
+        return self.body(latent)
+
+
+@dataclass
+class Reconstruction:
+    """What one autoencoder pass produces, for the losses.
+
+    ``logpow``: input log power (B, bins, frames); ``logpow_hat``: the decoder's log-power
+    output; ``wave``: input waveform padded to a multiple of ``ratio`` (B, samples);
+    ``wave_hat``: the iSTFT reconstruction, same length; ``latent``: (B, latent_dim, frames).
+    """
+
+    logpow: torch.Tensor
+    logpow_hat: torch.Tensor
+    wave: torch.Tensor
+    wave_hat: torch.Tensor
+    latent: torch.Tensor
+
+
+class SpectrogramAutoencoder(nn.Module):
+    """Musika-style spectrogram autoencoder trained end to end (paper section 3.1)."""
+
+    def __init__(self, cfg: AutoencoderConfig, with_decoder: bool = True):
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = Encoder(cfg)
+        # The mix autoencoder only ever encodes at inference; a shipped generator omits its decoder.
+        self.decoder = Decoder(cfg) if with_decoder else None
+
+    @property
+    def ratio(self) -> int:
+        """Samples per latent frame (time compression)."""
+        return self.cfg.ratio
+
+    @property
+    def latent_dim(self) -> int:
+        """Channels of the latent."""
+        return self.cfg.latent_dim
+
+    @property
+    def sample_rate(self) -> int:
+        """The sample rate (Hz) the autoencoder works at."""
+        return self.cfg.sample_rate
+
+    def latent_frames(self, samples: int) -> int:
+        """Latent frames for a waveform of ``samples`` samples: ``ceil(samples / ratio)``."""
+        return max(1, math.ceil(samples / self.ratio))
+
+    def _pad(self, wave: torch.Tensor) -> torch.Tensor:
+        target = self.latent_frames(wave.shape[-1]) * self.ratio
+        return F.pad(wave, (0, target - wave.shape[-1]))
+
+    def log_spectrogram(self, wave: torch.Tensor) -> torch.Tensor:
+        """Log power spectrogram (B, bins, samples // hop) of a (B, samples) waveform."""
+        c = self.cfg
+        return log_power(stft(wave, c.n_fft, c.hop), c.eps)
+
+    def encode(self, wave: torch.Tensor) -> torch.Tensor:
+        """Waveform (B, samples) -> latent (B, latent_dim, ceil(samples / ratio)).
+
+        The waveform is zero-padded at the end to a whole number of latent frames.
+        """
+        return self.encoder(self.log_spectrogram(self._pad(wave)))
+
+    def decode_spectrogram(self, latent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latent -> (log power (B, bins, frames), complex spectrogram (B, bins, frames))."""
+        if self.decoder is None:
+            raise RuntimeError("this autoencoder was loaded without its decoder (encode-only)")
+        out = self.decoder(latent).float()
+        n = self.cfg.n_bins
+        logpow, px, py = out[:, :n], out[:, n : 2 * n], out[:, 2 * n :]
+        mag = torch.exp(0.5 * logpow.clamp(max=30.0))
+        norm = torch.sqrt(px.square() + py.square() + 1e-8)
+        spec = torch.complex(mag * px / norm, mag * py / norm)
+        return logpow, spec
+
+    def decode(self, latent: torch.Tensor, length: int | None = None) -> torch.Tensor:
+        """Latent (B, latent_dim, T) -> waveform (B, T * ratio), cropped to ``length`` if given."""
+        _, spec = self.decode_spectrogram(latent)
+        return istft(spec, self.cfg.n_fft, self.cfg.hop, length=length)
+
+    def reconstruct(self, wave: torch.Tensor) -> Reconstruction:
+        """Full pass for training: encode, decode, iSTFT. ``wave`` is (B, samples)."""
+        wave = self._pad(wave)
+        logpow = self.log_spectrogram(wave)
+        latent = self.encoder(logpow)
+        logpow_hat, spec = self.decode_spectrogram(latent)
+        wave_hat = istft(spec, self.cfg.n_fft, self.cfg.hop, length=wave.shape[-1])
+        return Reconstruction(logpow, logpow_hat, wave, wave_hat, latent)
+
+    # ------------------------------------------------------------- bounded-memory inference
+
+    def encode_chunked(self, wave: torch.Tensor, chunk_frames: int = 1024, context: int = 16) -> torch.Tensor:
+        """Like :meth:`encode`, but in windows of ``chunk_frames`` latent frames.
+
+        Each window sees ``context`` latent frames of audio on both sides, which are cut
+        from its output, so memory stays bounded for any length.
+        """
+        total = self.latent_frames(wave.shape[-1])
+        if total <= chunk_frames + 2 * context:
+            return self.encode(wave)
+        wave = self._pad(wave)
+        r = self.ratio
+        outs = []
+        for start in range(0, total, chunk_frames):
+            stop = min(start + chunk_frames, total)
+            lo, hi = max(0, start - context), min(total, stop + context)
+            z = self.encode(wave[:, lo * r : hi * r])
+            outs.append(z[:, :, start - lo : start - lo + (stop - start)])
+        return torch.cat(outs, dim=-1)
+
+    def decode_chunked(self, latent: torch.Tensor, length: int | None = None, chunk_frames: int = 512,
+                       context: int = 16) -> torch.Tensor:
+        """Like :meth:`decode`, but in windows of ``chunk_frames`` latent frames.
+
+        Each window is decoded with ``context`` latent frames on both sides and only its
+        centre is kept, so the result matches a whole-song decode while memory stays bounded.
+        """
+        total = latent.shape[-1]
+        if total <= chunk_frames + 2 * context:
+            return self.decode(latent, length)
+        r = self.ratio
+        outs = []
+        for start in range(0, total, chunk_frames):
+            stop = min(start + chunk_frames, total)
+            lo, hi = max(0, start - context), min(total, stop + context)
+            w = self.decode(latent[:, :, lo:hi])
+            outs.append(w[:, (start - lo) * r : (stop - lo) * r])
+        wave = torch.cat(outs, dim=-1)
+        if length is not None:
+            wave = wave[:, :length] if wave.shape[-1] >= length else F.pad(wave, (0, length - wave.shape[-1]))
+        return wave

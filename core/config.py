@@ -1,0 +1,209 @@
+"""Typed configuration dataclasses and the named presets ("paper", "small").
+
+Every model is built from one of these dataclasses, and the dataclass is serialised
+into the checkpoint's metadata (see :mod:`groundbass.core.checkpoint`), so a weights
+file rebuilds its model with no other input.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "AutoencoderConfig",
+    "CriticConfig",
+    "UNetConfig",
+    "SamplingConfig",
+    "ModelConfig",
+    "PRESETS",
+    "preset",
+    "config_to_dict",
+    "config_from_dict",
+]
+
+
+@dataclass(frozen=True)
+class AutoencoderConfig:
+    """Spectrogram autoencoder (Musika-style, one encoder + one decoder).
+
+    The time compression ratio is ``hop * frames_per_latent`` samples per latent frame.
+    """
+
+    sample_rate: int = 44100
+    n_fft: int = 1024  # window length in samples (paper: 4 * hop)
+    hop: int = 256  # STFT hop in samples
+    frames_per_latent: int = 16  # STFT frames per latent frame (must be a power of two)
+    latent_dim: int = 64
+    channels: tuple[int, ...] = (512, 512, 640, 768, 768)  # widths: input level + one per /2 stage
+    res_blocks: int = 2  # residual blocks per level
+    eps: float = 1e-5  # log(|X|^2 + eps)
+
+    @property
+    def ratio(self) -> int:
+        """Samples per latent frame."""
+        return self.hop * self.frames_per_latent
+
+    @property
+    def n_bins(self) -> int:
+        """Number of STFT frequency bins."""
+        return self.n_fft // 2 + 1
+
+    def __post_init__(self) -> None:
+        fpl = self.frames_per_latent
+        if fpl < 1 or fpl & (fpl - 1):
+            raise ValueError(f"frames_per_latent must be a power of two, got {fpl}")
+        n_stages = fpl.bit_length() - 1
+        if len(self.channels) != n_stages + 1:
+            raise ValueError(
+                f"channels needs {n_stages + 1} entries for frames_per_latent={fpl}, "
+                f"got {len(self.channels)}"
+            )
+        if self.n_fft < self.hop:
+            raise ValueError("n_fft must be at least hop")
+
+
+@dataclass(frozen=True)
+class CriticConfig:
+    """Hinge critics on the log-magnitude and the mel spectrogram of the reconstruction."""
+
+    channels: tuple[int, ...] = (256, 384, 512)
+    mel_bins: int = 128
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    """1-D U-Net over latent frames with DPB self-attention at the lower resolutions."""
+
+    latent_dim: int = 32  # bass latent channels (noisy input and output)
+    cond_dim: int = 64  # mix latent channels (concatenated with the noisy input)
+    channels: tuple[int, ...] = (256, 384, 512, 640)  # one width per level; level i is /2**i
+    res_blocks: int = 2
+    attn_levels: tuple[int, ...] = (2, 3)  # levels with self-attention
+    heads: int = 8
+    time_dim: int = 128  # sinusoidal timestep embedding width
+    dpb_hidden: int = 64  # hidden width of the dynamic-positional-bias MLP
+    train_frames: int = 256  # crop length used in training (latent frames)
+
+    @property
+    def downsample(self) -> int:
+        """Total time downsampling factor of the U-Net (input lengths are padded to it)."""
+        return 2 ** (len(self.channels) - 1)
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """Default sampling parameters stored with a model (tuned per model)."""
+
+    steps: int = 64
+    cfg: float = 2.0  # guidance weight w; 1.0 = conditional only
+    phi: float = 0.7  # std-rescale mix, 0 = off
+    grounding: float = 1.0  # style grounding strength g (1.0 = the paper's)
+    cond_dropout: float = 0.15  # training-time conditioning dropout (classifier-free guidance)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild a full generator."""
+
+    name: str = "custom"
+    mix_ae: AutoencoderConfig = field(default_factory=AutoencoderConfig)
+    bass_ae: AutoencoderConfig = field(default_factory=lambda: AutoencoderConfig(latent_dim=32))
+    critic: CriticConfig = field(default_factory=CriticConfig)
+    unet: UNetConfig = field(default_factory=UNetConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+
+    def __post_init__(self) -> None:
+        if self.mix_ae.ratio != self.bass_ae.ratio or self.mix_ae.sample_rate != self.bass_ae.sample_rate:
+            raise ValueError("mix and bass autoencoders must share sample rate and ratio")
+        if self.unet.latent_dim != self.bass_ae.latent_dim or self.unet.cond_dim != self.mix_ae.latent_dim:
+            raise ValueError("U-Net latent/cond dims must match the bass/mix autoencoders")
+
+    @property
+    def sample_rate(self) -> int:
+        """The model's internal sample rate in Hz."""
+        return self.mix_ae.sample_rate
+
+    @property
+    def ratio(self) -> int:
+        """Samples (at the model rate) per latent frame."""
+        return self.mix_ae.ratio
+
+
+def _paper() -> ModelConfig:
+    ae = dict(sample_rate=44100, n_fft=1024, hop=256, frames_per_latent=16,
+              channels=(512, 512, 640, 768, 768), res_blocks=2)
+    return ModelConfig(
+        name="paper",
+        mix_ae=AutoencoderConfig(latent_dim=64, **ae),
+        bass_ae=AutoencoderConfig(latent_dim=32, **ae),
+        critic=CriticConfig(channels=(256, 384, 512), mel_bins=128),
+        unet=UNetConfig(latent_dim=32, cond_dim=64, channels=(256, 384, 512, 640), res_blocks=2,
+                        attn_levels=(2, 3), heads=8, time_dim=128, train_frames=256),
+        sampling=SamplingConfig(steps=64, cfg=2.0, phi=0.7, grounding=1.0),
+    )
+
+
+def _small() -> ModelConfig:
+    # 22.05 kHz inside, hop 128, 16 frames per latent: ratio 2048 -> 10.77 latent frames/s,
+    # the same latent rate as the paper's 44.1 kHz / 4096.
+    ae = dict(sample_rate=22050, n_fft=512, hop=128, frames_per_latent=16,
+              channels=(192, 192, 256, 256, 320), res_blocks=1)
+    return ModelConfig(
+        name="small",
+        mix_ae=AutoencoderConfig(latent_dim=64, **ae),
+        bass_ae=AutoencoderConfig(latent_dim=32, **ae),
+        critic=CriticConfig(channels=(96, 128, 192), mel_bins=128),
+        unet=UNetConfig(latent_dim=32, cond_dim=64, channels=(128, 192, 256), res_blocks=2,
+                        attn_levels=(1, 2), heads=4, time_dim=64, train_frames=128),
+        sampling=SamplingConfig(steps=64, cfg=2.0, phi=0.7, grounding=1.0),
+    )
+
+
+PRESETS = {"paper": _paper, "small": _small}
+
+
+def preset(name: str) -> ModelConfig:
+    """Return the named preset config ("paper" or "small")."""
+    try:
+        return PRESETS[name]()
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r} (choose from {', '.join(PRESETS)})") from None
+
+
+# --------------------------------------------------------------------------- serialisation
+
+_NESTED = {
+    "mix_ae": AutoencoderConfig,
+    "bass_ae": AutoencoderConfig,
+    "critic": CriticConfig,
+    "unet": UNetConfig,
+    "sampling": SamplingConfig,
+}
+
+
+def config_to_dict(cfg: Any) -> dict:
+    """Return a JSON-safe dict of a config dataclass (tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(cfg)))
+
+
+def _build(cls: type, data: dict) -> Any:
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(known)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} fields: {sorted(unknown)}")
+    kwargs = {}
+    for key, value in data.items():
+        if key in _NESTED and cls is ModelConfig:
+            value = _build(_NESTED[key], value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def config_from_dict(cls: type, data: dict) -> Any:
+    """Rebuild a config dataclass of type ``cls`` from :func:`config_to_dict` output."""
+    return _build(cls, data)

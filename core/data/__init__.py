@@ -1,0 +1,1 @@
+"""Stem datasets, manifests and the synthetic multitrack generator."""

@@ -1,0 +1,140 @@
+"""Spectral utilities: STFT / iSTFT, log power, mel filterbank, multi-scale spectral distance.
+
+Shapes: waveforms are ``(batch, samples)`` float tensors; complex spectrograms are
+``(batch, bins, frames)`` with ``bins = n_fft // 2 + 1``.
+
+The model STFT (:func:`stft` / :func:`istft`) is framed so that a waveform of ``L``
+samples (``L`` a multiple of ``hop``) gives exactly ``L // hop`` frames, and the
+inverse gives ``L`` samples back: frame ``k`` is centred on sample ``k * hop + hop / 2``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "stft",
+    "istft",
+    "log_power",
+    "mel_filterbank",
+    "mel_spectrogram",
+    "multiscale_spectral_distance",
+    "MSSD_HOPS",
+]
+
+# Hops of the paper's multi-scale spectral distance: 2^5..2^9, 2^11, 2^12 (window = 4 * hop).
+MSSD_HOPS: tuple[int, ...] = (32, 64, 128, 256, 512, 2048, 4096)
+
+
+@functools.lru_cache(maxsize=32)
+def _hann(n_fft: int, device: str, dtype: torch.dtype) -> torch.Tensor:
+    return torch.hann_window(n_fft, periodic=True, device=device, dtype=dtype)
+
+
+def _window(n_fft: int, ref: torch.Tensor) -> torch.Tensor:
+    dtype = ref.dtype if ref.is_floating_point() else torch.float32
+    if dtype in (torch.float16, torch.bfloat16):
+        dtype = torch.float32
+    return _hann(n_fft, str(ref.device), dtype)
+
+
+def _pads(n_fft: int, hop: int) -> tuple[int, int]:
+    total = n_fft - hop
+    return total // 2, total - total // 2
+
+
+def stft(wave: torch.Tensor, n_fft: int = 1024, hop: int = 256) -> torch.Tensor:
+    """Complex STFT of ``wave`` (batch, samples) -> (batch, n_fft//2+1, samples//hop).
+
+    Hann window of ``n_fft`` samples; reflect padding of ``(n_fft - hop) / 2`` on each
+    side, so the frame count is exactly ``samples // hop``.
+    """
+    left, right = _pads(n_fft, hop)
+    mode = "reflect" if wave.shape[-1] > max(left, right) else "constant"
+    padded = F.pad(wave.unsqueeze(1), (left, right), mode=mode).squeeze(1)
+    return torch.stft(padded, n_fft, hop_length=hop, window=_window(n_fft, wave),
+                      center=False, return_complex=True)
+
+
+def istft(spec: torch.Tensor, n_fft: int = 1024, hop: int = 256, length: int | None = None) -> torch.Tensor:
+    """Inverse of :func:`stft`: (batch, bins, frames) complex -> (batch, frames*hop) samples.
+
+    Weighted overlap-add with the squared-window normalisation, so ``istft(stft(x)) == x``
+    up to float rounding. ``length`` crops (or zero-pads) the result to that many samples.
+    """
+    batch, _, frames = spec.shape
+    window = _window(n_fft, spec.real)
+    frames_td = torch.fft.irfft(spec, n=n_fft, dim=1) * window[None, :, None]  # (B, n_fft, T)
+    total = (frames - 1) * hop + n_fft
+    out = F.fold(frames_td, output_size=(1, total), kernel_size=(1, n_fft), stride=(1, hop))
+    out = out.reshape(batch, total)
+    wsq = (window**2)[None, :, None].expand(1, n_fft, frames)
+    norm = F.fold(wsq, output_size=(1, total), kernel_size=(1, n_fft), stride=(1, hop)).reshape(total)
+    out = out / norm.clamp_min(1e-8)
+    left, _ = _pads(n_fft, hop)
+    out = out[:, left : left + frames * hop]
+    if length is not None:
+        out = out[:, :length] if out.shape[-1] >= length else F.pad(out, (0, length - out.shape[-1]))
+    return out
+
+
+def log_power(spec: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """``log(|spec|^2 + eps)`` (natural log of power), same shape as ``spec``."""
+    return torch.log(spec.real.square() + spec.imag.square() + eps)
+
+
+def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+    return 2595.0 * np.log10(1.0 + f / 700.0)
+
+
+def _mel_to_hz(m: np.ndarray) -> np.ndarray:
+    return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+
+
+@functools.lru_cache(maxsize=16)
+def _mel_fb_np(n_bins: int, sample_rate: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    freqs = np.linspace(0.0, sample_rate / 2.0, n_bins)
+    mel_pts = np.linspace(_hz_to_mel(np.array(fmin)), _hz_to_mel(np.array(fmax)), n_mels + 2)
+    hz = _mel_to_hz(mel_pts)
+    lower, centre, upper = hz[:-2, None], hz[1:-1, None], hz[2:, None]
+    up = (freqs[None, :] - lower) / np.maximum(centre - lower, 1e-9)
+    down = (upper - freqs[None, :]) / np.maximum(upper - centre, 1e-9)
+    fb = np.clip(np.minimum(up, down), 0.0, None)
+    fb *= (2.0 / np.maximum(upper - lower, 1e-9))  # Slaney area normalisation
+    return fb.astype(np.float32)
+
+
+def mel_filterbank(n_bins: int, sample_rate: int, n_mels: int = 128, fmin: float = 0.0,
+                   fmax: float | None = None) -> torch.Tensor:
+    """Triangular mel filterbank (HTK mel scale, Slaney area norm) -> (n_mels, n_bins)."""
+    fmax = sample_rate / 2.0 if fmax is None else fmax
+    return torch.from_numpy(_mel_fb_np(n_bins, sample_rate, n_mels, float(fmin), float(fmax)).copy())
+
+
+def mel_spectrogram(spec: torch.Tensor, sample_rate: int, n_mels: int = 128, eps: float = 1e-5) -> torch.Tensor:
+    """Log mel power spectrogram of a complex spectrogram -> (batch, n_mels, frames)."""
+    fb = mel_filterbank(spec.shape[1], sample_rate, n_mels).to(spec.real.device, spec.real.dtype)
+    power = spec.real.square() + spec.imag.square()
+    return torch.log(torch.einsum("mf,bft->bmt", fb, power) + eps)
+
+
+def multiscale_spectral_distance(x: torch.Tensor, y: torch.Tensor,
+                                 hops: tuple[int, ...] = MSSD_HOPS) -> torch.Tensor:
+    """Multi-scale spectral distance, as printed in the paper.
+
+    ``sum_h mean |STFT_h(x)^2 - STFT_h(y)^2|`` over hops ``h`` with window ``4 h``
+    (Hann, centred frames). ``x`` and ``y`` are (batch, samples); returns a scalar tensor.
+    """
+    total = x.new_zeros(())
+    for hop in hops:
+        n_fft = 4 * hop
+        kw = dict(n_fft=n_fft, hop_length=hop, window=_window(n_fft, x), center=True,
+                  pad_mode="constant", return_complex=True)
+        px = torch.stft(x, **kw).abs().square()
+        py = torch.stft(y, **kw).abs().square()
+        total = total + (px - py).abs().mean()
+    return total
