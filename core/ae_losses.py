@@ -46,12 +46,12 @@ def autoencoder_generator_loss(
     l_rec = (rec.logpow_hat - rec.logpow).abs().mean()
     l_mssd = multiscale_spectral_distance(rec.wave, rec.wave_hat, weights.mssd_hops)
     loss = weights.rec * l_rec + weights.mssd * l_mssd
-    parts = {"rec": float(l_rec), "mssd": float(l_mssd)}
+    parts = {"rec": l_rec.item(), "mssd": l_mssd.item()}
     if critics is not None and weights.adv > 0:
         l_adv = generator_adversarial_loss(critics(rec.wave_hat))
         loss = loss + weights.adv * l_adv
-        parts["adv"] = float(l_adv)
-    parts["total"] = float(loss)
+        parts["adv"] = l_adv.item()
+    parts["total"] = loss.item()
     return loss, parts, rec
 
 
@@ -61,4 +61,4 @@ def autoencoder_critic_loss(critics: Critics, real: torch.Tensor, fake: torch.Te
     Returns ``(loss, {"critic": value})``.
     """
     loss = critic_hinge_loss(critics(real), critics(fake.detach()))
-    return loss, {"critic": float(loss)}
+    return loss, {"critic": loss.item()}

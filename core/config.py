@@ -37,7 +37,7 @@ class AutoencoderConfig:
     hop: int = 256  # STFT hop in samples
     frames_per_latent: int = 16  # STFT frames per latent frame (must be a power of two)
     latent_dim: int = 64
-    channels: tuple[int, ...] = (512, 512, 640, 768, 768)  # widths: input level + one per /2 stage
+    channels: tuple[int, ...] = (384, 448, 512, 640, 768)  # widths: input level + one per /2 stage
     res_blocks: int = 2  # residual blocks per level
     eps: float = 1e-5  # log(|X|^2 + eps)
 
@@ -79,7 +79,7 @@ class UNetConfig:
 
     latent_dim: int = 32  # bass latent channels (noisy input and output)
     cond_dim: int = 64  # mix latent channels (concatenated with the noisy input)
-    channels: tuple[int, ...] = (256, 384, 512, 640)  # one width per level; level i is /2**i
+    channels: tuple[int, ...] = (256, 320, 448, 512)  # one width per level; level i is /2**i
     res_blocks: int = 2
     attn_levels: tuple[int, ...] = (2, 3)  # levels with self-attention
     heads: int = 8
@@ -134,13 +134,13 @@ class ModelConfig:
 
 def _paper() -> ModelConfig:
     ae = dict(sample_rate=44100, n_fft=1024, hop=256, frames_per_latent=16,
-              channels=(512, 512, 640, 768, 768), res_blocks=2)
+              channels=(384, 448, 512, 640, 768), res_blocks=2)  # ~37M parameters
     return ModelConfig(
         name="paper",
         mix_ae=AutoencoderConfig(latent_dim=64, **ae),
         bass_ae=AutoencoderConfig(latent_dim=32, **ae),
         critic=CriticConfig(channels=(256, 384, 512), mel_bins=128),
-        unet=UNetConfig(latent_dim=32, cond_dim=64, channels=(256, 384, 512, 640), res_blocks=2,
+        unet=UNetConfig(latent_dim=32, cond_dim=64, channels=(256, 320, 448, 512), res_blocks=2,  # ~40M
                         attn_levels=(2, 3), heads=8, time_dim=128, train_frames=256),
         sampling=SamplingConfig(steps=64, cfg=2.0, phi=0.7, grounding=1.0),
     )
@@ -157,7 +157,7 @@ def _small() -> ModelConfig:
         bass_ae=AutoencoderConfig(latent_dim=32, **ae),
         critic=CriticConfig(channels=(96, 128, 192), mel_bins=128),
         unet=UNetConfig(latent_dim=32, cond_dim=64, channels=(128, 192, 256), res_blocks=2,
-                        attn_levels=(1, 2), heads=4, time_dim=64, train_frames=128),
+                        attn_levels=(2,), heads=4, time_dim=64, train_frames=128),
         sampling=SamplingConfig(steps=64, cfg=2.0, phi=0.7, grounding=1.0),
     )
 

@@ -1,0 +1,31 @@
+"""Shared fixtures: tiny model configs so the core tests run in seconds on a CPU."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from groundbass.core.config import AutoencoderConfig, ModelConfig, UNetConfig, preset
+
+
+@pytest.fixture(autouse=True)
+def _torch_threads():
+    torch.set_num_threads(2)
+    yield
+
+
+@pytest.fixture
+def tiny_config() -> ModelConfig:
+    """A very small model config with the `small` preset's rates and ratio."""
+    base = preset("small")
+    ae = dataclasses.replace(base.mix_ae, channels=(32, 32, 32, 32, 32), res_blocks=1)
+    return dataclasses.replace(
+        base,
+        name="tiny",
+        mix_ae=dataclasses.replace(ae, latent_dim=16),
+        bass_ae=dataclasses.replace(ae, latent_dim=8),
+        unet=UNetConfig(latent_dim=8, cond_dim=16, channels=(32, 48, 64), res_blocks=1, attn_levels=(2,),
+                        heads=4, time_dim=16, dpb_hidden=16, train_frames=64),
+    )

@@ -1,0 +1,70 @@
+import torch
+
+from groundbass.core.guidance import ground, grounded_denoiser, guide, guided_denoiser, rescale_std
+
+
+def _pair(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(3, 8, 50, generator=g), torch.randn(3, 8, 50, generator=g) * 2 + 1
+
+
+def test_guidance_w1_is_conditional():
+    x_cond, x_uncond = _pair()
+    torch.testing.assert_close(guide(x_cond, x_uncond, 1.0), x_cond, atol=1e-6, rtol=0)
+
+
+def test_guidance_w0_is_unconditional_and_w_extrapolates():
+    x_cond, x_uncond = _pair()
+    torch.testing.assert_close(guide(x_cond, x_uncond, 0.0), x_uncond)
+    torch.testing.assert_close(guide(x_cond, x_uncond, 3.0), x_uncond + 3.0 * (x_cond - x_uncond))
+
+
+def test_rescale_phi0_unchanged_phi1_matches_cond_std():
+    x_cond, x_uncond = _pair()
+    guided = guide(x_cond, x_uncond, 4.0)
+    assert torch.equal(rescale_std(guided, x_cond, 0.0), guided)
+    res = rescale_std(guided, x_cond, 1.0)
+    torch.testing.assert_close(res.std(dim=(1, 2)), x_cond.std(dim=(1, 2)), atol=1e-5, rtol=1e-5)
+    half = rescale_std(guided, x_cond, 0.5)
+    torch.testing.assert_close(half, 0.5 * res + 0.5 * guided)
+
+
+def test_grounding_beta1_g1_gives_style_mean():
+    x, _ = _pair()
+    style = torch.linspace(-1, 1, 8)
+    out = ground(x, style, beta=1.0, g=1.0)
+    torch.testing.assert_close(out.mean(dim=-1), style.expand(3, 8), atol=1e-5, rtol=0)
+    # the time-varying part is untouched
+    torch.testing.assert_close(out - out.mean(-1, keepdim=True), x - x.mean(-1, keepdim=True), atol=1e-5, rtol=0)
+
+
+def test_grounding_g0_changes_nothing_and_beta0_changes_nothing():
+    x, _ = _pair()
+    style = torch.full((8,), 5.0)
+    assert torch.equal(ground(x, style, beta=0.8, g=0.0), x)
+    torch.testing.assert_close(ground(x, style, beta=0.0, g=1.0), x, atol=1e-6, rtol=0)
+
+
+def test_guided_denoiser_single_batched_pass():
+    calls = []
+
+    def model(z, t, c):
+        calls.append(z.shape[0])
+        return z + c  # cond estimate = z + c, uncond = z
+
+    cond = torch.ones(2, 4, 10)
+    z = torch.zeros(2, 4, 10)
+    out = guided_denoiser(model, cond, w=3.0, phi=0.0)(z, torch.tensor(0.5))
+    assert calls == [4]  # cond and uncond in one forward pass
+    torch.testing.assert_close(out, 3.0 * cond)
+    calls.clear()
+    guided_denoiser(model, cond, w=1.0)(z, torch.tensor(0.5))
+    assert calls == [2]  # w = 1: conditional only
+
+
+def test_grounded_denoiser_uses_schedule_noise_rate():
+    style = torch.full((4,), 2.0)
+    den = grounded_denoiser(lambda z, t: z, style, g=1.0)
+    z = torch.zeros(1, 4, 6)
+    torch.testing.assert_close(den(z, torch.tensor(1.0)).mean(-1), style[None], atol=1e-6, rtol=0)  # beta = 1
+    torch.testing.assert_close(den(z, torch.tensor(0.0)), z)  # beta = 0

@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+import torch
+
+from groundbass.core.spectral import (
+    istft,
+    log_power,
+    mel_filterbank,
+    multiscale_spectral_distance,
+    stft,
+)
+
+
+def _sine(freq: float, sr: int = 22050, seconds: float = 1.0) -> torch.Tensor:
+    t = torch.arange(int(sr * seconds), dtype=torch.float32) / sr
+    return (0.5 * torch.sin(2 * np.pi * freq * t))[None]
+
+
+@pytest.mark.parametrize("n_fft,hop", [(1024, 256), (512, 128)])
+def test_stft_istft_round_trip(n_fft, hop):
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(2, hop * 100, generator=gen) * 0.3 + _sine(110.0, seconds=2.0)[:, : hop * 100]
+    spec = stft(x, n_fft, hop)
+    assert spec.shape == (2, n_fft // 2 + 1, 100)  # exactly samples // hop frames
+    y = istft(spec, n_fft, hop, length=x.shape[-1])
+    assert y.shape == x.shape
+    assert (y - x).abs().max().item() < 1e-4
+
+
+def test_log_power_is_log_of_power_plus_eps():
+    spec = torch.complex(torch.tensor([[3.0]]), torch.tensor([[4.0]]))
+    assert torch.allclose(log_power(spec, eps=1e-5), torch.log(torch.tensor([[25.0 + 1e-5]])))
+
+
+def test_mel_filterbank_shape_and_peaks():
+    fb = mel_filterbank(513, 44100, 128)
+    assert fb.shape == (128, 513)
+    assert (fb >= 0).all()
+    peaks = fb.argmax(dim=1)
+    assert (peaks[1:] >= peaks[:-1]).all()  # centres rise with the band index
+
+
+def test_mssd_zero_for_identical_and_grows_with_pitch_change():
+    a = _sine(110.0)
+    assert multiscale_spectral_distance(a, a.clone()).item() == 0.0
+    semitone = multiscale_spectral_distance(a, _sine(110.0 * 2 ** (1 / 12))).item()
+    tiny_noise = multiscale_spectral_distance(a, a + 1e-4 * torch.randn_like(a)).item()
+    assert semitone > 0.0
+    assert semitone > 100 * tiny_noise
+    fifth = multiscale_spectral_distance(a, _sine(110.0 * 1.5)).item()
+    assert fifth > semitone * 0.5  # a large change is not smaller than a small one
