@@ -1,0 +1,124 @@
+"""``groundbass serve`` (the OSC bridge) and ``groundbass send`` (a small OSC client for
+scripts). The click layer only parses options and prints; the work is in
+groundbass.bridge.osc.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+__all__ = ["serve", "send"]
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=9030, show_default=True, type=click.IntRange(0, 65535), help="UDP port.")
+@click.option("--model", default="default", show_default=True, help="Bundled model name or checkpoint path.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("--allow-root", "allow_roots", multiple=True, type=click.Path(file_okay=False),
+              help="Folder the bridge may read and write under (repeatable; default: temp dir and home).")
+@click.option("-v", "--verbose", is_flag=True, help="Log every request.")
+def serve(host: str, port: int, model: str, device: str, allow_roots: tuple[str, ...], verbose: bool) -> None:
+    """Start the OSC bridge for DAW scripts (loads the model once, keeps it warm)."""
+    from groundbass.core import BassGenerator
+
+    from .osc.server import BridgeServer
+
+    logging.getLogger("groundbass.bridge.osc").setLevel(logging.DEBUG if verbose else logging.INFO)
+    try:
+        gen = BassGenerator.from_pretrained(model, device=device)
+    except (ValueError, OSError) as exc:
+        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    try:
+        server = BridgeServer(gen, host=host, port=port, roots=[Path(r) for r in allow_roots] or None)
+    except (OSError, ValueError) as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc}")
+    h, p = server.address
+    click.echo(f"groundbass bridge on {h}:{p} - model {gen.model_id} on {gen.device}; "
+               f"allowed folders: {', '.join(str(r) for r in server.policy.roots)}", err=True)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+        click.echo("groundbass bridge stopped", err=True)
+
+
+@click.command("send")
+@click.argument("mix", type=click.Path(dir_okay=False))
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--style", type=click.Path(dir_okay=False), help="Reference bass for style grounding.")
+@click.option("--grounding", type=float, help="Style grounding strength, 0..1.")
+@click.option("--steps", type=int, help="Diffusion steps.")
+@click.option("--cfg", type=float, help="Guidance weight.")
+@click.option("--phi", type=float, help="Guidance rescale, 0..1.")
+@click.option("--seed", type=int, help="Random seed (default: random).")
+@click.option("--variations", type=int, help="Number of basses.")
+@click.option("--fx", help="Post-processing preset.")
+@click.option("--loudness", type=float, help="Target loudness in LUFS.")
+@click.option("--match-mix/--no-match-mix", default=None, help="Match the bass loudness to the mix.")
+@click.option("--format", "fmt", help="Output file format.")
+@click.option("--bit-depth", help="Output sample format.")
+@click.option("--sample-rate", type=int, help="Output sample rate in Hz.")
+@click.option("--midi/--no-midi", default=None, help="Also write a MIDI transcription.")
+@click.option("--tempo", type=float, help="Tempo in BPM for the MIDI file.")
+@click.option("--quantize", help="MIDI quantisation grid, e.g. 1/16.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Bridge host.")
+@click.option("--port", default=9030, show_default=True, type=click.IntRange(1, 65535), help="Bridge UDP port.")
+@click.option("--job-id", help="Job id (default: a random one).")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait for the result (--no-wait returns once the job is accepted).")
+@click.option("--status-file", type=click.Path(dir_okay=False), help="Keep a JSON status file up to date.")
+@click.option("--timeout", type=float, help="Give up and cancel after this many seconds.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the output paths.")
+def send(mix: str, out: str, style, grounding, steps, cfg, phi, seed, variations, fx, loudness, match_mix, fmt,
+         bit_depth, sample_rate, midi, tempo, quantize, overwrite, host, port, job_id, wait, status_file,
+         timeout, quiet) -> None:
+    """Send MIX to a running bridge and wait for the bass at OUT (exit 0 on success)."""
+    from .osc.client import send_job
+
+    params = {"style": style, "grounding": grounding, "steps": steps, "cfg": cfg, "phi": phi, "seed": seed,
+              "variations": variations, "fx": fx, "loudness": loudness, "match_mix": match_mix, "format": fmt,
+              "bit_depth": bit_depth, "sample_rate": sample_rate, "midi": midi, "tempo": tempo,
+              "quantize": quantize, "overwrite": overwrite or None}
+    last = {"stage": None, "pct": -1}
+
+    def show(kind: str, info: dict) -> None:
+        if quiet:
+            return
+        if kind == "accepted":
+            click.echo(f"job {info['job']} accepted ({info['position']} ahead)", err=True)
+        elif kind == "progress":
+            pct = int(info["progress"] * 100)
+            if info["stage"] != last["stage"] or pct >= last["pct"] + 10:
+                last.update(stage=info["stage"], pct=pct)
+                click.echo(f"  {pct:3d}% {info['stage']}", err=True)
+
+    outcome = send_job(mix, out, params, host=host, port=port, job_id=job_id, wait=wait,
+                       status_path=status_file, timeout_s=timeout, on_event=show)
+    if outcome.state == "error":
+        _fail(outcome.error or "failed")
+    if outcome.state == "cancelled":
+        _fail("cancelled", code=2)
+    if outcome.state == "accepted":
+        click.echo(outcome.job)
+        return
+    for path in outcome.outputs + outcome.midi:
+        click.echo(path)
