@@ -1,0 +1,138 @@
+"""Split an MMA MIDI file into one MIDI file per stem, and read bar times from its tempo map."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mido
+
+BASS_PROGRAMS = range(32, 40)  # GM "Bass" family, 0-based program numbers
+DRUM_CHANNEL = 9  # GM channel 10, 0-based
+
+GM_FAMILIES = ("piano", "chromatic", "organ", "guitar", "bass", "strings", "ensemble", "brass",
+               "reed", "pipe", "lead", "pad", "synthfx", "ethnic", "percussive", "sfx")
+
+
+@dataclass
+class StemMidi:
+    """One stem's MIDI: ``name`` (file stem), ``program`` (0-127, None for drums), and the file."""
+
+    name: str
+    program: int | None
+    is_bass: bool
+    midi: mido.MidiFile
+
+
+def _track_info(track: mido.MidiTrack) -> tuple[int | None, set[int], int]:
+    program, channels, notes = None, set(), 0
+    for msg in track:
+        if msg.type == "program_change" and program is None:
+            program = msg.program
+        if msg.type == "note_on" and msg.velocity > 0:
+            notes += 1
+            channels.add(msg.channel)
+    return program, channels, notes
+
+
+def split_stems(midi: mido.MidiFile) -> list[StemMidi]:
+    """Return one :class:`StemMidi` per stem of a type-1 MIDI file.
+
+    Every track with notes is a stem; the first track's meta events (tempo, time signature)
+    go into each stem. Tracks on GM bass programs (32-39) merge into one stem named "bass";
+    channel-10 tracks into "drums"; the others are named by GM family ("piano-1", "reed-2").
+    """
+    conductor = mido.MidiTrack(m.copy() for m in midi.tracks[0] if m.is_meta and m.type != "end_of_track")
+    groups: dict[str, list[mido.MidiTrack]] = {}
+    programs: dict[str, int | None] = {}
+    counts: dict[str, int] = {}
+    for track in midi.tracks[1:]:
+        program, channels, notes = _track_info(track)
+        if notes == 0:
+            continue
+        if DRUM_CHANNEL in channels:
+            name = "drums"
+        elif program is not None and program in BASS_PROGRAMS:
+            name = "bass"
+        else:
+            family = GM_FAMILIES[(program or 0) // 8]
+            counts[family] = counts.get(family, 0) + 1
+            name = f"{family}-{counts[family]}"
+        groups.setdefault(name, []).append(track)
+        programs.setdefault(name, None if name == "drums" else program)
+    stems = []
+    for name, tracks in groups.items():
+        out = mido.MidiFile(type=1, ticks_per_beat=midi.ticks_per_beat)
+        out.tracks.append(mido.MidiTrack([*conductor, mido.MetaMessage("end_of_track", time=0)]))
+        out.tracks.extend(tracks)
+        stems.append(StemMidi(name, programs[name], name == "bass", out))
+    return stems
+
+
+def set_program(midi: mido.MidiFile, program: int) -> mido.MidiFile:
+    """Return a copy of ``midi`` whose program changes all select GM ``program`` (0-127).
+
+    A program change is added at the start of every track with notes that lacks one.
+    """
+    out = mido.MidiFile(type=midi.type, ticks_per_beat=midi.ticks_per_beat)
+    for track in midi.tracks:
+        new = mido.MidiTrack()
+        channels = sorted({m.channel for m in track if m.type == "note_on"})
+        has_pc = any(m.type == "program_change" for m in track)
+        if channels and not has_pc:
+            new.extend(mido.Message("program_change", channel=ch, program=program, time=0) for ch in channels)
+        for m in track:
+            new.append(m.copy(program=program) if m.type == "program_change" else m.copy())
+        out.tracks.append(new)
+    return out
+
+
+def tick_to_seconds(midi: mido.MidiFile):
+    """Return a function mapping an absolute tick to seconds, following all set_tempo events."""
+    tempos = sorted(
+        (tick, msg.tempo)
+        for track in midi.tracks
+        for tick, msg in _absolute(track)
+        if msg.type == "set_tempo"
+    )
+    if not tempos or tempos[0][0] != 0:
+        tempos.insert(0, (0, 500000))
+    tpb = midi.ticks_per_beat
+
+    def convert(tick: int) -> float:
+        seconds, last_tick, tempo = 0.0, 0, tempos[0][1]
+        for t, new_tempo in tempos[1:]:
+            if t >= tick:
+                break
+            seconds += mido.tick2second(t - last_tick, tpb, tempo)
+            last_tick, tempo = t, new_tempo
+        return seconds + mido.tick2second(tick - last_tick, tpb, tempo)
+
+    return convert
+
+
+def _absolute(track: mido.MidiTrack):
+    tick = 0
+    for msg in track:
+        tick += msg.time
+        yield tick, msg
+
+
+def bar_starts(midi: mido.MidiFile, bars: int) -> list[float]:
+    """Return the start time in seconds of bars 0..``bars`` (``bars + 1`` values).
+
+    The bar length in ticks comes from the first time signature (default 4/4).
+    """
+    num, den = 4, 4
+    for track in midi.tracks:
+        ts = next((m for m in track if m.type == "time_signature"), None)
+        if ts is not None:
+            num, den = ts.numerator, ts.denominator
+            break
+    bar_ticks = int(round(midi.ticks_per_beat * num * 4 / den))
+    to_sec = tick_to_seconds(midi)
+    return [to_sec(i * bar_ticks) for i in range(bars + 1)]
+
+
+def note_count(midi: mido.MidiFile) -> int:
+    """Return the number of sounding notes (note_on with velocity > 0) in ``midi``."""
+    return sum(1 for t in midi.tracks for m in t if m.type == "note_on" and m.velocity > 0)

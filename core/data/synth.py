@@ -1,0 +1,310 @@
+"""Synthetic multitrack songs: MMA arrangements of generated chord progressions, one
+FluidSynth render per stem.
+
+Layout written by :func:`synthesize`::
+
+    OUT/manifest.jsonl
+    OUT/song00000/stems/bass.wav, drums.wav, piano-1.wav, ...   (mono, same length)
+    OUT/song00000/bass.mid      the bass part (program rewritten to the song's bass program)
+    OUT/song00000/chords.json   [{"start": s, "end": s, "chord": "Am7", "root": 9, "pitch_classes": [...]}]
+    OUT/song00000/song.json     groove, key, tempo, soundfont, bass program, seed; written last
+
+A song is complete when its ``song.json`` exists (it is renamed into place after all other
+files); a rerun skips complete songs and redoes the rest. Each song's choices depend only
+on (seed, song index), so a run is deterministic for a seed whatever the worker count.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import tempfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import mido
+import numpy as np
+import soundfile as sf
+
+from .chords import Progression, make_progression, parse_chord
+from .manifest import Song, write_manifest
+from .midi_tracks import bar_starts, note_count, set_program, split_stems
+from .mma import GROOVES, GROOVES_BY_NAME, Groove, mma_source, run_mma
+from .render import default_soundfonts, fit_length, render_midi
+from .splits import group_fraction
+
+log = logging.getLogger(__name__)
+
+SONG_FILE = "song.json"
+SILENT_PEAK = 10 ** (-60 / 20)
+FORMAT_VERSION = 1
+
+ProgressFn = Callable[[int, int, str, str], None]
+
+
+@dataclass(frozen=True)
+class SongPlan:
+    """Everything that decides one synthetic song; a pure function of (seed, index)."""
+
+    index: int
+    song: str
+    seed: int
+    seconds: float
+    sample_rate: int
+    groove: str
+    beats: int
+    tempo: int
+    bars: int
+    key: str
+    template: str
+    chords: tuple[str, ...]
+    soundfont: str
+    bass_program: int
+    mma_seed: int
+    split: str
+
+    def identity(self) -> dict:
+        """Return the fields that must match for a finished song folder to be reused."""
+        return {"format": FORMAT_VERSION, **asdict(self)}
+
+
+@dataclass
+class SynthResult:
+    """What a :func:`synthesize` run did: manifest path, counts, and failed songs with reasons."""
+
+    manifest: Path
+    written: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def holdout_grooves(seed: int, count: int, grooves: Sequence[Groove] = GROOVES) -> list[str]:
+    """Return ``count`` groove names chosen deterministically from ``seed`` for the test split."""
+    rng = np.random.default_rng([seed, 0x401D])
+    idx = rng.choice(len(grooves), size=min(count, len(grooves)), replace=False)
+    return sorted(grooves[int(i)].name for i in idx)
+
+
+def plan_song(
+    index: int,
+    seed: int,
+    seconds: float,
+    soundfonts: Sequence[str | Path],
+    sample_rate: int = 22050,
+    grooves: Sequence[Groove] = GROOVES,
+    test_grooves: Sequence[str] = (),
+    valid_share: float = 0.1,
+) -> SongPlan:
+    """Return the :class:`SongPlan` of song ``index``: groove, tempo (BPM) in its range, key,
+    progression, soundfont, bass program (GM 32-39) and split.
+
+    ``bars`` covers ``seconds`` at the drawn tempo.
+    """
+    rng = np.random.default_rng([seed, index])
+    groove = grooves[int(rng.integers(len(grooves)))]
+    tempo = int(rng.integers(groove.tempo_min, groove.tempo_max + 1))
+    bars = max(2, math.ceil(seconds / (groove.beats * 60.0 / tempo)))
+    jazzy = any(w in groove.name.lower() for w in ("jazz", "swing", "bebop", "evans"))
+    prog: Progression = make_progression(rng, bars, sevenths=True if jazzy else None)
+    soundfont = str(soundfonts[int(rng.integers(len(soundfonts)))])
+    bass_program = int(rng.integers(32, 40))
+    mma_seed = int(rng.integers(1, 2**31 - 1))
+    song = f"song{index:05d}"
+    if groove.name in test_grooves:
+        split = "test"
+    else:
+        split = "valid" if group_fraction(f"{seed}:{song}") < valid_share else "train"
+    return SongPlan(index, song, seed, float(seconds), int(sample_rate), groove.name, groove.beats, tempo, bars,
+                    prog.key, prog.template, tuple(c.name for c in prog.chords), soundfont, bass_program,
+                    mma_seed, split)
+
+
+def _write_json_atomic(path: Path, obj) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=1)
+    os.replace(tmp, path)
+
+
+def _write_wav_atomic(path: Path, audio: np.ndarray, sample_rate: int) -> None:
+    tmp = path.with_name(f".{path.stem}.tmp.wav")
+    sf.write(str(tmp), audio, sample_rate, subtype="PCM_16")
+    os.replace(tmp, path)
+
+
+def song_is_complete(song_dir: Path, plan: SongPlan) -> bool:
+    """Return True when ``song_dir`` holds a finished song made from the same ``plan``."""
+    try:
+        meta = json.loads((song_dir / SONG_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if meta.get("plan") != json.loads(json.dumps(plan.identity())):
+        return False
+    files = [*meta.get("stems", []), "bass.mid", "chords.json"]
+    return all((song_dir / f).is_file() for f in files)
+
+
+def _chord_chart(plan: SongPlan, starts: list[float]) -> list[dict]:
+    chart = []
+    for i, name in enumerate(plan.chords):
+        start, end = starts[i], min(starts[i + 1], plan.seconds)
+        if start >= plan.seconds:
+            break
+        chord = parse_chord(name)
+        chart.append({"start": round(start, 6), "end": round(end, 6), "chord": name,
+                      "root": chord.root, "pitch_classes": chord.pitch_classes})
+    return chart
+
+
+def make_song(plan: SongPlan, out_dir: str | Path) -> str:
+    """Write one song folder for ``plan`` under ``out_dir``.
+
+    Returns "skipped" when the folder was already complete, else "written". Raises
+    ``RuntimeError`` subclasses (MMA / FluidSynth errors) or ``ValueError`` (no bass,
+    silent bass, no other stem); the folder is then left without ``song.json``.
+    """
+    song_dir = Path(out_dir) / plan.song
+    if song_is_complete(song_dir, plan):
+        return "skipped"
+    if song_dir.exists():
+        shutil.rmtree(song_dir)
+    work = song_dir / ".work"
+    (song_dir / "stems").mkdir(parents=True)
+    work.mkdir()
+
+    groove = GROOVES_BY_NAME.get(plan.groove) or Groove(plan.groove, plan.beats, plan.tempo, plan.tempo)
+    chord_objs = [parse_chord(name) for name in plan.chords]
+    src = work / "song.mma"
+    src.write_text(mma_source(groove, plan.tempo, chord_objs, plan.mma_seed), encoding="utf-8")
+    full = mido.MidiFile(str(run_mma(src, work / "song.mid")))
+
+    stems = split_stems(full)
+    bass = [s for s in stems if s.is_bass]
+    others = [s for s in stems if not s.is_bass]
+    if not bass or note_count(bass[0].midi) == 0:
+        raise ValueError(f"{src}: groove {plan.groove} produced no bass notes")
+    if not others:
+        raise ValueError(f"{src}: groove {plan.groove} produced no non-bass track")
+    bass[0].midi = set_program(bass[0].midi, plan.bass_program)
+
+    samples = int(round(plan.seconds * plan.sample_rate))
+    rendered: dict[str, np.ndarray] = {}
+    for stem in [*bass, *others]:
+        mid = work / f"{stem.name}.mid"
+        stem.midi.save(str(mid))
+        audio = render_midi(mid, Path(plan.soundfont), work / f"{stem.name}.wav", plan.sample_rate,
+                            reverb=not stem.is_bass)
+        mono = fit_length(audio.mean(axis=1), samples).astype(np.float32)
+        if float(np.max(np.abs(mono))) < SILENT_PEAK:
+            if stem.is_bass:
+                raise ValueError(f"{mid}: bass rendered silent with {plan.soundfont}")
+            log.info("%s: %s rendered silent, left out", plan.song, stem.name)
+            continue
+        rendered[stem.name] = mono
+    if len(rendered) < 2:
+        raise ValueError(f"{src}: only the bass rendered audibly")
+
+    peak = max(float(np.max(np.abs(a))) for a in rendered.values())
+    scale = 0.99 / peak if peak > 0.99 else 1.0  # one factor for all stems keeps the balance
+    stem_files = []
+    for name, audio in rendered.items():
+        rel = f"stems/{name}.wav"
+        _write_wav_atomic(song_dir / rel, audio * scale, plan.sample_rate)
+        stem_files.append(rel)
+
+    tmp_mid = song_dir / ".bass.mid.tmp"
+    bass[0].midi.save(str(tmp_mid))
+    os.replace(tmp_mid, song_dir / "bass.mid")
+    _write_json_atomic(song_dir / "chords.json", _chord_chart(plan, bar_starts(full, plan.bars)))
+    shutil.rmtree(work)
+    meta = {
+        "song": plan.song, "groove": plan.groove, "key": plan.key, "tempo": plan.tempo,
+        "soundfont": Path(plan.soundfont).name, "bass_program": plan.bass_program, "seed": plan.seed,
+        "split": plan.split, "sample_rate": plan.sample_rate, "samples": samples,
+        "stems": stem_files, "bass": "stems/bass.wav", "gain_scale": scale, "plan": plan.identity(),
+    }
+    _write_json_atomic(song_dir / SONG_FILE, meta)  # last: marks the folder complete
+    return "written"
+
+
+def _song_from_folder(song_dir: Path) -> Song:
+    meta = json.loads((song_dir / SONG_FILE).read_text(encoding="utf-8"))
+    return Song(
+        song=meta["song"], split=meta["split"], sample_rate=meta["sample_rate"], samples=meta["samples"],
+        bass=[song_dir / meta["bass"]], others=[song_dir / s for s in meta["stems"] if s != meta["bass"]],
+        group=meta["groove"], mixture=None, chords=song_dir / "chords.json", bass_midi=song_dir / "bass.mid",
+    )
+
+
+def _make_song_safe(plan: SongPlan, out_dir: str) -> tuple[str, str, str]:
+    try:
+        return plan.song, make_song(plan, out_dir), ""
+    except Exception as e:  # reported per song; one bad song never stops the run
+        return plan.song, "failed", f"{type(e).__name__}: {e}".splitlines()[0]
+
+
+def synthesize(
+    out_dir: str | Path,
+    songs: int,
+    seconds: float = 30.0,
+    seed: int = 0,
+    workers: int | None = None,
+    progress: ProgressFn | None = None,
+    soundfonts: Sequence[str | Path] | None = None,
+    sample_rate: int = 22050,
+    holdout: int | Sequence[str] = 3,
+    valid_share: float = 0.1,
+) -> SynthResult:
+    """Make ``songs`` synthetic songs of ``seconds`` seconds under ``out_dir`` and write
+    ``out_dir/manifest.jsonl`` (group = groove name).
+
+    ``holdout`` is a number of grooves chosen from ``seed`` or a list of groove names whose
+    songs all go to the "test" split. ``progress(done, total, song_id, status)`` is called
+    after each song (status "written", "skipped" or "failed"). ``workers`` processes render
+    in parallel (default ``os.cpu_count()``). Returns a :class:`SynthResult`.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fonts = [str(p) for p in (soundfonts or default_soundfonts())]
+    if not fonts:
+        raise FileNotFoundError("no soundfont found; install fluid-soundfont-gm or pass soundfonts=")
+    for f in fonts:
+        if not Path(f).is_file():
+            raise FileNotFoundError(f"{f}: soundfont not found")
+    test_grooves = holdout_grooves(seed, holdout) if isinstance(holdout, int) else list(holdout)
+    unknown = [g for g in test_grooves if g not in GROOVES_BY_NAME]
+    if unknown:
+        raise ValueError(f"unknown holdout groove(s): {', '.join(unknown)}")
+    plans = [plan_song(i, seed, seconds, fonts, sample_rate, GROOVES, test_grooves, valid_share) for i in range(songs)]
+    result = SynthResult(manifest=out_dir / "manifest.jsonl")
+    workers = max(1, min(workers or os.cpu_count() or 1, len(plans) or 1))
+
+    def record(done: int, song: str, status: str, error: str) -> None:
+        if status == "written":
+            result.written.append(song)
+        elif status == "skipped":
+            result.skipped.append(song)
+        else:
+            result.failed.append((song, error))
+            log.warning("%s failed: %s", song, error)
+        if progress is not None:
+            progress(done, len(plans), song, status)
+
+    if workers == 1:
+        for done, plan in enumerate(plans, start=1):
+            record(done, *_make_song_safe(plan, str(out_dir)))
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(_make_song_safe, p, str(out_dir)) for p in plans]
+            for done, fut in enumerate(as_completed(futures), start=1):
+                record(done, *fut.result())
+
+    failed = {s for s, _ in result.failed}
+    songs_ok = [_song_from_folder(out_dir / p.song) for p in plans if p.song not in failed]
+    write_manifest(result.manifest, songs_ok)
+    return result
