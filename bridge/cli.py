@@ -22,3 +22,4 @@ def main() -> None:
 
 # --- command registration (one line per command module) ---------------------------------
 from .cli_osc import serve as _serve, send as _send; main.add_command(_serve); main.add_command(_send)  # noqa: E402
+from .cli_data import data as _data; main.add_command(_data)  # noqa: E402
