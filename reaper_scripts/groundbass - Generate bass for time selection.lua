@@ -1,0 +1,27 @@
+-- @description groundbass: generate a bass stem for the time selection
+-- @version 0.1.0
+-- @author groundbass contributors
+-- @about
+--   # groundbass for REAPER
+--   Renders the master mix of the time selection, sends it to a running groundbass
+--   bridge (`groundbass serve`) and inserts the generated bass on a new track, starting
+--   exactly at the selection start, in one undo block. With MIDI export on (Settings),
+--   the transcribed MIDI goes on a second track.
+--
+--   Needs the groundbass Python package (`pip install groundbass`) and a running bridge:
+--   `groundbass serve`. See reaper_scripts/README.md.
+-- @provides
+--   [nomain] groundbass_common.lua
+--   [main] groundbass - Settings.lua
+--   [main] groundbass - Regenerate last.lua
+-- @link https://github.com/groundbass/groundbass
+
+local script_dir = debug.getinfo(1, "S").source:match("^@?(.*[/\\])") or ""
+local gb = dofile(script_dir .. "groundbass_common.lua")
+
+local start, stop = gb.time_selection()
+if not start then
+  gb.error_box("Make a time selection first: groundbass generates a bass for the selected part of the mix.")
+  return
+end
+gb.generate(start, stop, nil)

@@ -1,0 +1,355 @@
+-- @noindex
+-- groundbass_common.lua: shared code of the groundbass ReaScripts (settings, rendering the
+-- time selection, spawning `groundbass send`, polling its JSON status file, inserting media).
+-- Loaded with dofile() by the action scripts; not an action itself.
+
+local gb = {}
+
+gb.SECTION = "groundbass"          -- ExtState section (global settings and per-project state)
+gb.START_TIMEOUT_S = 30            -- no status file after this long: the command did not start
+gb.STALL_TIMEOUT_S = 120           -- status file not updated for this long: give up
+gb.RENDER_CMD = 42230              -- File: Render project, using the most recent render settings, auto-close dialog
+gb.SET_LAST_TOUCHED_CMD = 40914    -- Track: Set first selected track as last touched track
+
+-- Settings: key, caption, default. Empty values are not sent (the bridge's defaults apply).
+gb.SETTINGS = {
+  { "command", "groundbass command (full path)", "groundbass" },
+  { "port", "Bridge UDP port", "9030" },
+  { "cfg", "Guidance cfg (empty = model default)", "" },
+  { "phi", "Rescale phi 0..1", "" },
+  { "steps", "Diffusion steps", "" },
+  { "grounding", "Style grounding 0..1", "" },
+  { "style", "Style reference bass file", "" },
+  { "seed", "Seed (-1 = random)", "-1" },
+  { "variations", "Variations", "1" },
+  { "fx", "FX preset", "none" },
+  { "midi", "MIDI export (0/1)", "0" },
+}
+
+function gb.get_settings()
+  local s = {}
+  for _, row in ipairs(gb.SETTINGS) do
+    local key, default = row[1], row[3]
+    local v = reaper.HasExtState(gb.SECTION, key) and reaper.GetExtState(gb.SECTION, key) or nil
+    s[key] = (v ~= nil) and v or default
+  end
+  return s
+end
+
+function gb.save_settings(s)
+  for _, row in ipairs(gb.SETTINGS) do
+    reaper.SetExtState(gb.SECTION, row[1], tostring(s[row[1]] or ""), true)
+  end
+end
+
+-- Checks settings values; returns nil or a one-line message.
+function gb.check_settings(s)
+  local numeric = { port = "integer", steps = "integer", seed = "integer", variations = "integer",
+                    cfg = "number", phi = "number", grounding = "number", midi = "integer" }
+  for key, kind in pairs(numeric) do
+    local v = s[key]
+    if v ~= nil and v ~= "" then
+      local n = tonumber(v)
+      if n == nil or (kind == "integer" and math.type(n) ~= "integer" and n ~= math.floor(n)) then
+        return key .. " must be " .. (kind == "integer" and "an integer" or "a number") .. ", got '" .. v .. "'"
+      end
+    end
+  end
+  if s.phi ~= "" and (tonumber(s.phi) < 0 or tonumber(s.phi) > 1) then return "phi must be within 0..1" end
+  if s.grounding ~= "" and (tonumber(s.grounding) < 0 or tonumber(s.grounding) > 1) then
+    return "grounding must be within 0..1"
+  end
+  if s.midi ~= "" and s.midi ~= "0" and s.midi ~= "1" then return "MIDI export must be 0 or 1" end
+  return nil
+end
+
+------------------------------------------------------------------------------ quoting
+
+function gb.is_windows()
+  return reaper.GetOS():match("^Win") ~= nil
+end
+
+-- One argument for a POSIX shell: single quotes, with ' written as '\''.
+function gb.quote_posix(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+-- One argument for a Windows command line (CommandLineToArgvW / MSVCRT rules).
+function gb.quote_windows(s)
+  s = tostring(s)
+  s = s:gsub('(\\*)"', function(bs) return bs .. bs .. '\\"' end)
+  s = s:gsub('(\\+)$', function(bs) return bs .. bs end)
+  return '"' .. s .. '"'
+end
+
+function gb.join_command(args)
+  local q = gb.is_windows() and gb.quote_windows or gb.quote_posix
+  local parts = {}
+  for i, a in ipairs(args) do parts[i] = q(a) end
+  return table.concat(parts, " ")
+end
+
+-- The argument list of `groundbass send` for one job (settings as strings).
+function gb.send_args(s, mix, out, status_path, seed)
+  local args = { s.command ~= "" and s.command or "groundbass", "send", mix, out,
+                 "--status-file", status_path, "--port", s.port ~= "" and s.port or "9030" }
+  local function opt(flag, value)
+    if value ~= nil and value ~= "" then args[#args + 1] = flag; args[#args + 1] = tostring(value) end
+  end
+  opt("--cfg", s.cfg); opt("--phi", s.phi); opt("--steps", s.steps); opt("--grounding", s.grounding)
+  opt("--style", s.style)
+  if seed ~= nil and tonumber(seed) ~= nil and tonumber(seed) >= 0 then opt("--seed", string.format("%d", seed)) end
+  opt("--variations", s.variations); opt("--fx", s.fx)
+  if s.midi == "1" then args[#args + 1] = "--midi" end
+  return args
+end
+
+------------------------------------------------------------------------------ files and JSON
+
+function gb.read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+function gb.dirname(path)
+  return path:match("^(.*)[/\\][^/\\]*$") or "."
+end
+
+function gb.sep()
+  return gb.is_windows() and "\\" or "/"
+end
+
+-- A small JSON decoder (objects, arrays, strings with escapes, numbers, true/false/null).
+function gb.json_decode(text)
+  local pos = 1
+  local function ws() pos = text:find("[^ \t\r\n]", pos) or #text + 1 end
+  local value
+  local function err(what) error("bad JSON (" .. what .. ") at " .. pos, 0) end
+  local function str()
+    local out, i = {}, pos + 1
+    while true do
+      local c = text:sub(i, i)
+      if c == "" then err("unterminated string") end
+      if c == '"' then pos = i + 1; return table.concat(out) end
+      if c == "\\" then
+        local e = text:sub(i + 1, i + 1)
+        local map = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n = "\n", r = "\r", t = "\t" }
+        if map[e] then out[#out + 1] = map[e]; i = i + 2
+        elseif e == "u" then
+          local cp = tonumber(text:sub(i + 2, i + 5), 16) or err("bad \\u escape")
+          i = i + 6
+          if cp >= 0xD800 and cp <= 0xDBFF and text:sub(i, i + 1) == "\\u" then
+            local lo = tonumber(text:sub(i + 2, i + 5), 16) or err("bad \\u escape")
+            cp = 0x10000 + (cp - 0xD800) * 0x400 + (lo - 0xDC00)
+            i = i + 6
+          end
+          out[#out + 1] = utf8.char(cp)
+        else err("bad escape") end
+      else out[#out + 1] = c; i = i + 1 end
+    end
+  end
+  value = function()
+    ws()
+    local c = text:sub(pos, pos)
+    if c == "{" then
+      local obj = {}
+      pos = pos + 1; ws()
+      if text:sub(pos, pos) == "}" then pos = pos + 1; return obj end
+      while true do
+        ws(); if text:sub(pos, pos) ~= '"' then err("key expected") end
+        local k = str(); ws()
+        if text:sub(pos, pos) ~= ":" then err("':' expected") end
+        pos = pos + 1
+        obj[k] = value(); ws()
+        local d = text:sub(pos, pos); pos = pos + 1
+        if d == "}" then return obj elseif d ~= "," then err("',' or '}' expected") end
+      end
+    elseif c == "[" then
+      local arr = {}
+      pos = pos + 1; ws()
+      if text:sub(pos, pos) == "]" then pos = pos + 1; return arr end
+      while true do
+        arr[#arr + 1] = value(); ws()
+        local d = text:sub(pos, pos); pos = pos + 1
+        if d == "]" then return arr elseif d ~= "," then err("',' or ']' expected") end
+      end
+    elseif c == '"' then return str()
+    elseif text:sub(pos, pos + 3) == "true" then pos = pos + 4; return true
+    elseif text:sub(pos, pos + 4) == "false" then pos = pos + 5; return false
+    elseif text:sub(pos, pos + 3) == "null" then pos = pos + 4; return nil
+    else
+      local num = text:match("^-?%d+%.?%d*[eE]?[-+]?%d*", pos)
+      if not num or num == "" then err("value expected") end
+      pos = pos + #num
+      return tonumber(num)
+    end
+  end
+  local ok, result = pcall(value)
+  if ok then return result end
+  return nil, result
+end
+
+------------------------------------------------------------------------------ REAPER steps
+
+gb.RENDER_NUMERIC = { "RENDER_SETTINGS", "RENDER_BOUNDSFLAG", "RENDER_CHANNELS", "RENDER_SRATE",
+                      "RENDER_STARTPOS", "RENDER_ENDPOS", "RENDER_TAILFLAG", "RENDER_TAILMS",
+                      "RENDER_ADDTOPROJ", "RENDER_DITHER", "RENDER_NORMALIZE" }
+gb.RENDER_STRINGS = { "RENDER_FILE", "RENDER_PATTERN", "RENDER_FORMAT", "RENDER_FORMAT2" }
+gb.WAV24 = "ZXZhdxgA"  -- RENDER_FORMAT: WAV, 24-bit PCM
+
+-- The time selection as start, end in seconds, or nil when there is none.
+function gb.time_selection()
+  local s, e = reaper.GetSet_LoopTimeRange(false, false, 0, 0, false)
+  if e - s <= 0 then return nil end
+  return s, e
+end
+
+-- The folder for groundbass files: <project folder>/groundbass (created).
+function gb.work_dir()
+  local _, projfn = reaper.EnumProjects(-1)
+  local base = (projfn and projfn ~= "") and gb.dirname(projfn) or reaper.GetProjectPath()
+  local dir = base .. gb.sep() .. "groundbass"
+  reaper.RecursiveCreateDirectory(dir, 0)
+  return dir
+end
+
+-- Render the master mix of [start, stop] to <dir>/<name>.wav, restoring every RENDER_*
+-- setting afterwards. Returns the file path, or nil and a message.
+function gb.render_selection(start, stop, dir, name)
+  local saved_num, saved_str = {}, {}
+  for _, k in ipairs(gb.RENDER_NUMERIC) do saved_num[k] = reaper.GetSetProjectInfo(0, k, 0, false) end
+  for _, k in ipairs(gb.RENDER_STRINGS) do
+    local _, v = reaper.GetSetProjectInfo_String(0, k, "", false)
+    saved_str[k] = v
+  end
+  local function set_num(k, v) reaper.GetSetProjectInfo(0, k, v, true) end
+  local function set_str(k, v) reaper.GetSetProjectInfo_String(0, k, v, true) end
+  set_num("RENDER_SETTINGS", 0)     -- master mix
+  set_num("RENDER_BOUNDSFLAG", 2)   -- time selection
+  set_num("RENDER_STARTPOS", start)
+  set_num("RENDER_ENDPOS", stop)
+  set_num("RENDER_CHANNELS", 2)
+  set_num("RENDER_SRATE", 0)        -- project sample rate
+  set_num("RENDER_TAILFLAG", 0)
+  set_num("RENDER_ADDTOPROJ", 0)
+  set_num("RENDER_NORMALIZE", 0)
+  set_str("RENDER_FILE", dir)
+  set_str("RENDER_PATTERN", name)
+  set_str("RENDER_FORMAT", gb.WAV24)
+  local ok, failure = pcall(reaper.Main_OnCommand, gb.RENDER_CMD, 0)
+  for _, k in ipairs(gb.RENDER_NUMERIC) do set_num(k, saved_num[k]) end
+  for _, k in ipairs(gb.RENDER_STRINGS) do set_str(k, saved_str[k]) end
+  local path = dir .. gb.sep() .. name .. ".wav"
+  if not ok then return nil, "render failed: " .. tostring(failure) end
+  if not reaper.file_exists(path) then return nil, "render failed: no file at " .. path end
+  return path
+end
+
+-- A new track at the end named `name`, with `path` inserted at `start` seconds.
+-- Returns the media item or nil and a message. Call inside an undo block.
+function gb.insert_on_new_track(path, start, name)
+  local idx = reaper.CountTracks(0)
+  reaper.InsertTrackAtIndex(idx, true)
+  local track = reaper.GetTrack(0, idx)
+  reaper.GetSetMediaTrackInfo_String(track, "P_NAME", name, true)
+  reaper.SetOnlyTrackSelected(track)
+  reaper.Main_OnCommand(gb.SET_LAST_TOUCHED_CMD, 0)
+  reaper.SetEditCurPos(start, false, false)
+  reaper.InsertMedia(path, 0)  -- 0: add to the current (last touched) track at the edit cursor
+  local item = reaper.GetTrackMediaItem(track, 0)
+  if not item then return nil, "could not insert " .. path end
+  reaper.SetMediaItemInfo_Value(item, "D_POSITION", start)  -- exactly the selection start
+  return item
+end
+
+function gb.track_name(st, s, seed, what)
+  local parts = { "groundbass " .. what, st.model or "model?" }
+  for _, k in ipairs({ "cfg", "phi", "steps", "grounding", "fx" }) do
+    if s[k] ~= nil and s[k] ~= "" then parts[#parts + 1] = k .. "=" .. s[k] end
+  end
+  if seed ~= nil then parts[#parts + 1] = "seed=" .. tostring(seed) end
+  return table.concat(parts, " ")
+end
+
+-- Insert every output (and MIDI file) of a finished job, in one undo block.
+function gb.insert_results(st, s, start)
+  reaper.Undo_BeginBlock()
+  reaper.PreventUIRefresh(1)
+  local cursor = reaper.GetCursorPosition()
+  local failure
+  for i, path in ipairs(st.outputs or {}) do
+    local seed = (st.seeds or {})[i]
+    if not reaper.file_exists(path) then failure = "the bridge reported " .. path .. " but it does not exist"; break end
+    local _, e = gb.insert_on_new_track(path, start, gb.track_name(st, s, seed, "bass"))
+    if e then failure = e; break end
+    local midi = (st.midi or {})[i]
+    if midi and midi ~= "" then
+      local _, e2 = gb.insert_on_new_track(midi, start, gb.track_name(st, s, seed, "MIDI"))
+      if e2 then failure = e2; break end
+    end
+  end
+  reaper.SetEditCurPos(cursor, false, false)
+  reaper.PreventUIRefresh(-1)
+  reaper.UpdateArrange()
+  reaper.Undo_EndBlock("groundbass: insert generated bass", -1)
+  return failure
+end
+
+function gb.error_box(message)
+  reaper.ShowMessageBox(tostring(message), "groundbass", 0)
+end
+
+------------------------------------------------------------------------------ the whole action
+
+-- Render the selection [start, stop], run `groundbass send`, poll, insert. `seed`: nil or -1
+-- for the settings' seed, else this seed. Returns immediately; the rest runs under defer.
+function gb.generate(start, stop, seed)
+  local s = gb.get_settings()
+  local bad = gb.check_settings(s)
+  if bad then gb.error_box("Settings: " .. bad); return end
+  if seed == nil then seed = tonumber(s.seed) end
+  local dir = gb.work_dir()
+  local stamp = os.date("%Y%m%d-%H%M%S") .. string.format("-%03d", math.random(0, 999))
+  local mix, err = gb.render_selection(start, stop, dir, "groundbass-mix-" .. stamp)
+  if not mix then gb.error_box(err); return end
+  local out = dir .. gb.sep() .. "groundbass-bass-" .. stamp .. ".wav"
+  local status_path = dir .. gb.sep() .. "groundbass-" .. stamp .. ".status.json"
+  reaper.SetProjExtState(0, gb.SECTION, "last_start", string.format("%.17g", start))
+  reaper.SetProjExtState(0, gb.SECTION, "last_end", string.format("%.17g", stop))
+  local cmd = gb.join_command(gb.send_args(s, mix, out, status_path, seed))
+  reaper.ExecProcess(cmd, -1)  -- -1: do not wait; progress comes through the status file
+  local t0 = reaper.time_precise()
+  local function poll()
+    local now = reaper.time_precise()
+    local text = gb.read_file(status_path)
+    local st = text and gb.json_decode(text)
+    if st == nil then
+      if now - t0 > gb.START_TIMEOUT_S then
+        gb.error_box("The groundbass bridge client did not start.\nCommand: " .. cmd ..
+                     "\nCheck the command path in 'groundbass - Settings'.")
+        return
+      end
+    elseif st.state == "done" then
+      local failure = gb.insert_results(st, s, start)
+      if failure then gb.error_box(failure) end
+      if st.seeds and st.seeds[1] then reaper.SetProjExtState(0, gb.SECTION, "last_seed", tostring(st.seeds[1])) end
+      return
+    elseif st.state == "error" then
+      gb.error_box("groundbass: " .. tostring(st.error or "unknown error"))
+      return
+    elseif st.state == "cancelled" then
+      gb.error_box("groundbass: the job was cancelled")
+      return
+    elseif os.time() - (st.updated or os.time()) > gb.STALL_TIMEOUT_S then
+      gb.error_box("groundbass: no progress for " .. gb.STALL_TIMEOUT_S .. " s; is the bridge still running?")
+      return
+    end
+    reaper.defer(poll)
+  end
+  reaper.defer(poll)
+end
+
+return gb

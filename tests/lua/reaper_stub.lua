@@ -1,0 +1,211 @@
+-- A stand-in for REAPER's `reaper` API table, for running the groundbass ReaScripts under
+-- plain lua5.4 in tests (REAPER itself is not available on the test machines).
+-- It records every call, keeps a tiny model of the project (time selection, RENDER_*
+-- settings, tracks, items, ExtState), "renders" by writing a file where REAPER would,
+-- runs ExecProcess command lines through /bin/sh (so quoting is tested for real) and
+-- runs reaper.defer callbacks in ticks. Any API function not defined here raises.
+
+local stub = {
+  calls = {}, tracks = {}, items = {}, boxes = {}, renders = {}, exec = {}, undo = {},
+  proj = {}, ext = {}, projext = {}, time_sel = { 0, 0 }, cursor = 0, clock = 1000.0,
+  deferred = {}, ticks = 0, last_touched = nil, user_inputs = nil, os_name = "Linux",
+  project_file = "", project_path = "/tmp", release = nil, script_error = nil,
+}
+
+local function record(name, ...)
+  stub.calls[#stub.calls + 1] = { name = name, args = { ... } }
+end
+
+local function shq(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+local api = {}
+reaper = setmetatable({}, {
+  __index = function(_, key)
+    local f = api[key]
+    if f == nil then error("reaper." .. key .. " is not part of the stand-in", 2) end
+    return function(...) record(key, ...); return f(...) end
+  end,
+})
+
+function stub.setup(cfg)
+  for k, v in pairs(cfg) do stub[k] = v end
+end
+
+-- project and render settings -----------------------------------------------------------
+function api.GetOS() return stub.os_name end
+function api.EnumProjects(idx) return {}, stub.project_file end
+function api.GetProjectPath() return stub.project_path end
+function api.GetSet_LoopTimeRange(is_set, is_loop, s, e, seek)
+  if is_set then stub.time_sel = { s, e } end
+  return stub.time_sel[1], stub.time_sel[2]
+end
+function api.GetSetProjectInfo(proj, key, value, is_set)
+  if is_set then stub.proj[key] = value end
+  return stub.proj[key] or 0
+end
+function api.GetSetProjectInfo_String(proj, key, value, is_set)
+  if is_set then stub.proj[key] = value end
+  return true, stub.proj[key] or ""
+end
+function api.Main_OnCommand(cmd, flag)
+  if cmd == 42230 then  -- render with the most recent settings: write the file REAPER would
+    local snap = {}
+    for k, v in pairs(stub.proj) do snap[k] = v end
+    stub.renders[#stub.renders + 1] = snap
+    local path = stub.proj.RENDER_FILE .. "/" .. stub.proj.RENDER_PATTERN .. ".wav"
+    local f = assert(io.open(path, "wb")); f:write("RIFF stand-in render"); f:close()
+  elseif cmd == 40914 then  -- set first selected track as last touched
+    for _, t in ipairs(stub.tracks) do if t.selected then stub.last_touched = t; break end end
+  end
+end
+function api.RecursiveCreateDirectory(path, ignored)
+  os.execute("mkdir -p " .. shq(path))
+  return 1
+end
+function api.file_exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close(); return true end
+  return false
+end
+
+-- tracks and items -----------------------------------------------------------------------
+function api.CountTracks(proj) return #stub.tracks end
+function api.InsertTrackAtIndex(idx, defaults)
+  table.insert(stub.tracks, idx + 1, { name = "", selected = false, items = {} })
+end
+function api.GetTrack(proj, idx) return stub.tracks[idx + 1] end
+function api.GetSetMediaTrackInfo_String(track, key, value, is_set)
+  assert(key == "P_NAME", "stand-in knows P_NAME only")
+  if is_set then track.name = value end
+  return true, track.name
+end
+function api.SetOnlyTrackSelected(track)
+  for _, t in ipairs(stub.tracks) do t.selected = (t == track) end
+end
+function api.SetEditCurPos(t, moveview, seekplay) stub.cursor = t end
+function api.GetCursorPosition() return stub.cursor end
+function api.InsertMedia(path, mode)
+  assert(mode == 0, "stand-in supports mode 0 (current track) only")
+  local track = stub.last_touched
+  if not track then return 0 end
+  local item = { path = path, position = stub.cursor, in_undo_block = stub.undo_depth == 1 }
+  track.items[#track.items + 1] = item
+  return 1
+end
+function api.GetTrackMediaItem(track, idx) return track.items[idx + 1] end
+function api.CountTrackMediaItems(track) return #track.items end
+function api.SetMediaItemInfo_Value(item, key, value)
+  if key == "D_POSITION" then item.position = value end
+  return true
+end
+function api.GetMediaItemInfo_Value(item, key)
+  if key == "D_POSITION" then return item.position end
+  return 0
+end
+
+-- undo, UI ----------------------------------------------------------------------------------
+stub.undo_depth = 0
+function api.Undo_BeginBlock()
+  stub.undo_depth = stub.undo_depth + 1
+  stub.undo[#stub.undo + 1] = { "begin" }
+end
+function api.Undo_EndBlock(desc, flags)
+  stub.undo_depth = stub.undo_depth - 1
+  stub.undo[#stub.undo + 1] = { "end", desc, flags }
+end
+function api.PreventUIRefresh(n) end
+function api.UpdateArrange() end
+function api.ShowMessageBox(msg, title, kind)
+  stub.boxes[#stub.boxes + 1] = { msg = msg, title = title }
+  return 1
+end
+function api.ShowConsoleMsg(msg) end
+function api.GetUserInputs(title, n, captions, values)
+  stub.user_inputs_asked = { title = title, n = n, captions = captions, values = values }
+  if not stub.user_inputs then return false, values end
+  return stub.user_inputs.ok, stub.user_inputs.csv
+end
+
+-- ExtState ----------------------------------------------------------------------------------
+function api.GetExtState(section, key) return stub.ext[section .. "/" .. key] or "" end
+function api.HasExtState(section, key) return stub.ext[section .. "/" .. key] ~= nil end
+function api.SetExtState(section, key, value, persist) stub.ext[section .. "/" .. key] = value end
+function api.GetProjExtState(proj, section, key)
+  local v = stub.projext[section .. "/" .. key]
+  return v and 1 or 0, v or ""
+end
+function api.SetProjExtState(proj, section, key, value)
+  stub.projext[section .. "/" .. key] = value
+  return 1
+end
+
+-- time, defer, processes ------------------------------------------------------------------
+function api.time_precise() return stub.clock end
+function api.defer(f) stub.deferred[#stub.deferred + 1] = f end
+function api.ExecProcess(cmd, timeout)
+  stub.exec[#stub.exec + 1] = { cmd = cmd, timeout = timeout }
+  local ok = os.execute(cmd)  -- through /bin/sh, as on macOS/Linux
+  return ok and "0\n" or "1\n"
+end
+
+-- Run deferred callbacks, one batch per tick, 0.1 s of clock per tick. `stub.release`
+-- = {after = n, list = file}: at tick n, the file named in `list` + ".final" replaces it
+-- (the fake bridge client finishing while REAPER keeps polling).
+function stub.run(max_ticks)
+  while #stub.deferred > 0 and stub.ticks < max_ticks do
+    stub.ticks = stub.ticks + 1
+    stub.clock = stub.clock + 0.1
+    if stub.release and stub.ticks == stub.release.after then
+      local f = io.open(stub.release.list, "r")
+      if f then
+        local status = f:read("l"); f:close()
+        os.rename(status .. ".final", status)
+      end
+    end
+    local batch = stub.deferred
+    stub.deferred = {}
+    for _, f in ipairs(batch) do f() end
+  end
+end
+
+-- JSON dump of what happened ------------------------------------------------------------------
+local function encode(v)
+  local t = type(v)
+  if t == "nil" then return "null"
+  elseif t == "boolean" then return tostring(v)
+  elseif t == "number" then
+    if math.type(v) == "integer" then return tostring(v) end
+    return string.format("%.17g", v)
+  elseif t == "string" then
+    return '"' .. v:gsub('[%c"\\]', function(c) return string.format("\\u%04x", c:byte()) end) .. '"'
+  elseif t == "table" then
+    if #v > 0 or next(v) == nil then
+      local out = {}
+      for i, x in ipairs(v) do out[i] = encode(x) end
+      return "[" .. table.concat(out, ",") .. "]"
+    end
+    local out = {}
+    for k, x in pairs(v) do
+      if type(x) ~= "function" then out[#out + 1] = encode(tostring(k)) .. ":" .. encode(x) end
+    end
+    return "{" .. table.concat(out, ",") .. "}"
+  end
+  return '"<' .. t .. '>"'
+end
+
+function stub.dump(path)
+  local calls = {}
+  for i, c in ipairs(stub.calls) do calls[i] = c.name end
+  local tracks = {}
+  for i, t in ipairs(stub.tracks) do tracks[i] = { name = t.name, items = t.items } end
+  local f = assert(io.open(path, "w"))
+  f:write(encode({
+    calls = calls, tracks = tracks, boxes = stub.boxes, renders = stub.renders, exec = stub.exec,
+    undo = stub.undo, proj = stub.proj, ext = stub.ext, projext = stub.projext,
+    time_sel = stub.time_sel, ticks = stub.ticks, script_error = stub.script_error,
+    cursor = stub.cursor, user_inputs_asked = stub.user_inputs_asked,
+  }))
+  f:close()
+end
+
+return stub

@@ -1,0 +1,264 @@
+"""The REAPER scripts, run with lua5.4 against a recorded stand-in `reaper` table.
+
+REAPER itself is not available on the test machines: tests/lua/reaper_stub.lua answers
+like REAPER's API, keeps a tiny project model and records every call. The spawned
+command line goes through a real /bin/sh to a fake `groundbass` (a Python script in a
+folder with a space in its name) that records its argv and writes the status file the way
+`groundbass send --status-file` does; the stub "finishes" the job a few defer ticks later.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "reaper_scripts"
+STUB = ROOT / "tests" / "lua" / "reaper_stub.lua"
+GENERATE = SCRIPTS / "groundbass - Generate bass for time selection.lua"
+SETTINGS = SCRIPTS / "groundbass - Settings.lua"
+REGENERATE = SCRIPTS / "groundbass - Regenerate last.lua"
+LUA = shutil.which("lua5.4")
+
+needs_lua = pytest.mark.skipif(LUA is None, reason="lua5.4 is not installed (apt-get install lua5.4)")
+
+RENDER_DEFAULTS = {  # a project's own render settings, which the script must restore
+    "RENDER_SETTINGS": 32, "RENDER_BOUNDSFLAG": 1, "RENDER_CHANNELS": 1, "RENDER_SRATE": 48000,
+    "RENDER_STARTPOS": 0.0, "RENDER_ENDPOS": 0.0, "RENDER_TAILFLAG": 1, "RENDER_TAILMS": 500,
+    "RENDER_ADDTOPROJ": 1, "RENDER_DITHER": 0, "RENDER_NORMALIZE": 0,
+    "RENDER_FILE": "/somewhere/renders", "RENDER_PATTERN": "$project", "RENDER_FORMAT": "bDNwbQ==",
+    "RENDER_FORMAT2": "",
+}
+
+FAKE_GROUNDBASS = r'''#!{python}
+"""Fake `groundbass`: records argv, writes the status file like `groundbass send` would."""
+import json, os, shutil, sys
+from groundbass.bridge.osc.status_file import StatusFile, write_json_atomic
+
+log_dir = {log_dir!r}
+argv = sys.argv[1:]
+with open(os.path.join(log_dir, "argv.json"), "w") as f:
+    json.dump(argv, f)
+status_path = argv[argv.index("--status-file") + 1]
+mix, out = argv[1], argv[2]
+st = StatusFile(status_path, job="fakejob", mix=mix, out=out)
+st.update(state="running", model="fake-model", device="cpu", version="0.1.0", progress=0.3, stage="diffusion")
+final = dict(st.data)
+if os.environ.get("FAKE_MODE") == "error":
+    final.update(state="error", error="mix path is outside the allowed folders: " + mix)
+else:
+    shutil.copyfile(mix, out)
+    midi = []
+    if "--midi" in argv:
+        midi = [out[:-4] + ".mid"]
+        open(midi[0], "wb").write(b"MThd")
+    seed = int(argv[argv.index("--seed") + 1]) if "--seed" in argv else 4242
+    final.update(state="done", progress=1.0, stage="done", outputs=[out], midi=midi, seeds=[seed])
+write_json_atomic(status_path + ".final", final)
+with open(os.path.join(log_dir, "status_path.txt"), "w") as f:
+    f.write(status_path + "\n")
+'''
+
+
+def lua_literal(value) -> str:
+    """A Python value as Lua source (strings escaped byte by byte)."""
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + "".join(c if c.isalnum() or c in " /._-" else "".join(f"\\{b:03d}" for b in c.encode())
+                             for c in value) + '"'
+    if isinstance(value, (list, tuple)):
+        return "{" + ", ".join(lua_literal(v) for v in value) + "}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"[{lua_literal(k)}] = {lua_literal(v)}" for k, v in value.items()) + "}"
+    raise TypeError(type(value))
+
+
+@pytest.fixture
+def daw(tmp_path):
+    """A project folder and a fake groundbass command, both with awkward names."""
+    project_dir = tmp_path / "My \"Song\" it's here"
+    project_dir.mkdir()
+    bin_dir = tmp_path / "bin dir"
+    bin_dir.mkdir()
+    log_dir = tmp_path / "log"
+    log_dir.mkdir()
+    fake = bin_dir / "fake groundbass"
+    fake.write_text(FAKE_GROUNDBASS.format(python=sys.executable, log_dir=str(log_dir)))
+    fake.chmod(0o755)
+    return {"tmp": tmp_path, "project_dir": project_dir, "project_file": project_dir / "song.RPP",
+            "fake": fake, "log": log_dir}
+
+
+def run_script(script: Path, tmp_path: Path, setup: dict, *, env: dict | None = None, ticks: int = 50) -> dict:
+    out = tmp_path / "stub_dump.json"
+    runner = tmp_path / "runner.lua"
+    runner.write_text(textwrap.dedent(f"""
+        local stub = dofile({lua_literal(str(STUB))})
+        stub.setup({lua_literal(setup)})
+        local ok, err = pcall(dofile, {lua_literal(str(script))})
+        if not ok then stub.script_error = tostring(err) end
+        stub.run({ticks})
+        stub.dump({lua_literal(str(out))})
+    """))
+    proc = subprocess.run([LUA, str(runner)], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})})
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(out.read_text())
+    assert result.get("script_error") is None, result.get("script_error")
+    return result
+
+
+def base_setup(daw, **extra) -> dict:
+    setup = {
+        "project_file": str(daw["project_file"]), "project_path": str(daw["project_dir"]),
+        "proj": dict(RENDER_DEFAULTS),
+        "ext": {"groundbass/command": str(daw["fake"])},
+        "release": {"after": 3, "list": str(daw["log"] / "status_path.txt")},
+    }
+    setup.update(extra)
+    return setup
+
+
+def test_reapack_headers():
+    for script in (GENERATE, SETTINGS, REGENERATE):
+        head = script.read_text().split("\n\n")[0]
+        for tag in ("@description", "@version", "@author", "@about"):
+            assert f"-- {tag}" in head, f"{script.name} lacks {tag}"
+    head = GENERATE.read_text()
+    for provided in ("groundbass_common.lua", SETTINGS.name, REGENERATE.name):
+        assert provided in head.split("-- @link")[0]
+
+
+@needs_lua
+def test_no_time_selection_shows_a_message_box(daw):
+    r = run_script(GENERATE, daw["tmp"], base_setup(daw, time_sel=[5.0, 5.0]))
+    assert len(r["boxes"]) == 1 and "time selection" in r["boxes"][0]["msg"]
+    assert r["exec"] == [] and r["renders"] == [] and r["undo"] == []
+
+
+@needs_lua
+def test_generate_renders_spawns_polls_and_inserts(daw):
+    style = daw["tmp"] / "it's a \"style\" $HOME `x`.wav"
+    ext = {"groundbass/command": str(daw["fake"]), "groundbass/cfg": "3", "groundbass/steps": "2",
+           "groundbass/style": str(style), "groundbass/midi": "1"}
+    r = run_script(GENERATE, daw["tmp"], base_setup(daw, time_sel=[12.5, 20.25], ext=ext, cursor=3.0))
+    assert r["boxes"] == []
+
+    # rendered once: master mix of the time selection as WAV into <project>/groundbass
+    assert len(r["renders"]) == 1
+    during = r["renders"][0]
+    work = daw["project_dir"] / "groundbass"
+    assert during["RENDER_SETTINGS"] == 0 and during["RENDER_BOUNDSFLAG"] == 2
+    assert during["RENDER_STARTPOS"] == 12.5 and during["RENDER_ENDPOS"] == 20.25
+    assert during["RENDER_FILE"] == str(work) and during["RENDER_FORMAT"] == "ZXZhdxgA"
+    # ... and every RENDER_* setting restored afterwards
+    for key, value in RENDER_DEFAULTS.items():
+        assert r["proj"][key] == value, key
+
+    # spawned without waiting; the command line survives a real shell intact
+    assert len(r["exec"]) == 1 and r["exec"][0]["timeout"] == -1
+    argv = json.loads((daw["log"] / "argv.json").read_text())
+    mix = str(work / during["RENDER_PATTERN"]) + ".wav"
+    assert argv[0:2] == ["send", mix]
+    out = argv[2]
+    assert out.startswith(str(work) + "/groundbass-bass-") and out.endswith(".wav")
+    status = argv[argv.index("--status-file") + 1]
+    assert status.startswith(str(work) + "/") and status.endswith(".status.json")
+    assert argv[argv.index("--style") + 1] == str(style)
+    assert argv[argv.index("--cfg") + 1] == "3" and argv[argv.index("--steps") + 1] == "2"
+    assert "--midi" in argv and "--seed" not in argv  # seed -1: the bridge picks one
+
+    # polled across several defer ticks while "REAPER" stayed responsive
+    assert r["ticks"] >= 3
+
+    # bass and MIDI on two new tracks, exactly at the selection start, in one undo block
+    assert [u[0] for u in r["undo"]] == ["begin", "end"]
+    bass_track, midi_track = r["tracks"]
+    assert bass_track["name"].startswith("groundbass bass fake-model") and "seed=4242" in bass_track["name"]
+    assert "cfg=3" in bass_track["name"] and "steps=2" in bass_track["name"]
+    assert [i["path"] for i in bass_track["items"]] == [out]
+    assert bass_track["items"][0]["position"] == 12.5 and bass_track["items"][0]["in_undo_block"]
+    assert midi_track["name"].startswith("groundbass MIDI")
+    assert [i["path"] for i in midi_track["items"]] == [out[:-4] + ".mid"]
+    assert midi_track["items"][0]["position"] == 12.5
+    assert r["cursor"] == 3.0  # edit cursor put back
+    assert r["projext"]["groundbass/last_start"] == "12.5"
+    assert r["projext"]["groundbass/last_seed"] == "4242"
+
+
+@needs_lua
+def test_bridge_error_is_shown_in_a_message_box(daw):
+    r = run_script(GENERATE, daw["tmp"], base_setup(daw, time_sel=[1.0, 2.0]), env={"FAKE_MODE": "error"})
+    assert len(r["boxes"]) == 1
+    assert "outside the allowed folders" in r["boxes"][0]["msg"]
+    assert r["tracks"] == [] and r["undo"] == []
+    for key, value in RENDER_DEFAULTS.items():
+        assert r["proj"][key] == value, key
+
+
+@needs_lua
+def test_missing_command_reports_after_a_timeout(daw):
+    setup = base_setup(daw, time_sel=[1.0, 2.0], ext={"groundbass/command": str(daw["tmp"] / "no such cmd")})
+    r = run_script(GENERATE, daw["tmp"], setup, ticks=400)
+    assert len(r["boxes"]) == 1 and "did not start" in r["boxes"][0]["msg"]
+    assert r["tracks"] == []
+
+
+@needs_lua
+def test_settings_are_stored_with_set_ext_state(daw):
+    values = ["/opt/gb/bin/groundbass", "9031", "2.5", "0.7", "32", "0.8", "/a, b/style.wav", "7", "2",
+              "warm", "1"]
+    setup = base_setup(daw, user_inputs={"ok": True, "csv": "\n".join(values)})
+    r = run_script(SETTINGS, daw["tmp"], setup)
+    assert r["boxes"] == []
+    assert r["ext"]["groundbass/style"] == "/a, b/style.wav"
+    assert r["ext"]["groundbass/cfg"] == "2.5" and r["ext"]["groundbass/midi"] == "1"
+    assert r["ext"]["groundbass/command"] == "/opt/gb/bin/groundbass"
+    assert r["user_inputs_asked"]["n"] == len(values)
+
+    bad = list(values)
+    bad[4] = "many"
+    r = run_script(SETTINGS, daw["tmp"], base_setup(daw, user_inputs={"ok": True, "csv": "\n".join(bad)}))
+    assert len(r["boxes"]) == 1 and "steps" in r["boxes"][0]["msg"]
+    assert "groundbass/steps" not in r["ext"]
+
+
+@needs_lua
+def test_regenerate_last_uses_the_same_selection_and_a_new_seed(daw):
+    r = run_script(REGENERATE, daw["tmp"], base_setup(daw))
+    assert len(r["boxes"]) == 1 and "Nothing to regenerate" in r["boxes"][0]["msg"]
+
+    projext = {"groundbass/last_start": "4.25", "groundbass/last_end": "9.5", "groundbass/last_seed": "4242"}
+    r = run_script(REGENERATE, daw["tmp"], base_setup(daw, projext=projext, time_sel=[0.0, 0.0]))
+    assert r["boxes"] == []
+    assert r["time_sel"] == [4.25, 9.5]
+    argv = json.loads((daw["log"] / "argv.json").read_text())
+    seed = int(argv[argv.index("--seed") + 1])
+    assert seed >= 0 and seed != 4242
+    (track,) = r["tracks"]
+    assert track["items"][0]["position"] == 4.25 and f"seed={seed}" in track["name"]
+
+
+@needs_lua
+def test_windows_quoting(tmp_path):
+    script = tmp_path / "q.lua"
+    script.write_text(textwrap.dedent(f"""
+        local stub = dofile({lua_literal(str(STUB))})
+        stub.setup({{os_name = "Win64"}})
+        local gb = dofile({lua_literal(str(SCRIPTS / "groundbass_common.lua"))})
+        io.write(gb.join_command({{[[C:\\Program Files\\gb\\groundbass.exe]], [[C:\\a b\\]], [[x"y]]}}))
+    """))
+    out = subprocess.run([LUA, str(script)], capture_output=True, text=True, timeout=30, check=True).stdout
+    assert out == r'"C:\Program Files\gb\groundbass.exe" "C:\a b\\" "x\"y"'
