@@ -1,0 +1,175 @@
+"""Reading and checking audio files, and writing them atomically (temporary name, then rename).
+
+Every problem is raised as :class:`AudioFileError` with a one-line message that names the file.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+__all__ = ["AUDIO_EXTENSIONS", "AudioFileError", "AudioData", "read_audio", "write_audio_atomic",
+           "subtype_for", "bit_depth_of", "sha256_file"]
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".aiff", ".aif", ".ogg", ".mp3")
+"""Input formats read (case-insensitive)."""
+
+MIN_SECONDS = 0.5
+_SUBTYPES = {("wav", "16"): "PCM_16", ("wav", "24"): "PCM_24", ("wav", "32f"): "FLOAT",
+             ("flac", "16"): "PCM_16", ("flac", "24"): "PCM_24"}
+
+
+class AudioFileError(ValueError):
+    """An audio file that cannot be read, checked or written (message names the file)."""
+
+
+@dataclass
+class AudioData:
+    """Decoded audio: ``samples`` float32 (frames, channels), ``sample_rate`` in Hz, the file's
+    soundfile ``format`` (``WAV``, ``FLAC`` ...) and ``subtype`` (``PCM_24`` ...)."""
+
+    samples: np.ndarray
+    sample_rate: int
+    format: str
+    subtype: str
+
+    @property
+    def duration_s(self) -> float:
+        """Length in seconds."""
+        return self.samples.shape[0] / self.sample_rate
+
+    @property
+    def channels(self) -> int:
+        """Channel count."""
+        return self.samples.shape[1]
+
+
+def _wav_truncated(path: Path) -> bool:
+    """True if a RIFF/WAVE file's data chunk claims more bytes than the file holds."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return False
+            size = path.stat().st_size
+            pos = 12
+            while pos + 8 <= size:
+                f.seek(pos)
+                cid, clen = struct.unpack("<4sI", f.read(8))
+                if cid == b"data":
+                    # 0 and 0xFFFFFFFF mark streamed files whose length was never filled in
+                    return clen not in (0, 0xFFFFFFFF) and pos + 8 + clen > size
+                pos += 8 + clen + (clen & 1)
+            return False
+    except OSError:
+        return False
+
+
+def read_audio(path: str | Path, what: str = "mix", *, min_seconds: float = MIN_SECONDS) -> AudioData:
+    """Read and check an audio file. Raises :class:`AudioFileError` ("<path>: <problem>") for a
+    missing, unreadable, zero-length, unsupported, corrupt or truncated file, NaN/Inf samples,
+    a rate outside 8-192 kHz, or audio shorter than ``min_seconds``."""
+    path = Path(path)
+    label = f"{path}" if what == "mix" else f"{path} ({what})"
+    if not path.exists():
+        raise AudioFileError(f"{label}: no such file")
+    if path.is_dir():
+        raise AudioFileError(f"{label}: is a directory, not an audio file")
+    if path.suffix.lower() not in AUDIO_EXTENSIONS:
+        raise AudioFileError(f"{label}: unsupported format {path.suffix or '(no extension)'!r} "
+                             f"(supported: {', '.join(e[1:] for e in AUDIO_EXTENSIONS)})")
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            raise AudioFileError(f"{label}: zero-length file")
+        with open(path, "rb"):
+            pass
+    except PermissionError:
+        raise AudioFileError(f"{label}: cannot read (permission denied)") from None
+    except OSError as exc:
+        raise AudioFileError(f"{label}: cannot read ({exc.strerror or exc})") from None
+    if _wav_truncated(path):
+        raise AudioFileError(f"{label}: truncated WAV file (data chunk runs past the end of the file)")
+    try:
+        with sf.SoundFile(str(path)) as f:
+            fmt, subtype, rate, frames = f.format, f.subtype, f.samplerate, f.frames
+            data = f.read(dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        detail = str(exc).split("\n")[0]
+        raise AudioFileError(f"{label}: not a readable audio file, corrupt or truncated ({detail})") from None
+    except OSError as exc:
+        raise AudioFileError(f"{label}: cannot read ({exc.strerror or exc})") from None
+    if frames > 0 and 0 < data.shape[0] < frames and fmt not in ("MP3", "OGG"):
+        raise AudioFileError(f"{label}: truncated file ({data.shape[0]} of {frames} frames decoded)")
+    if data.shape[0] == 0:
+        raise AudioFileError(f"{label}: zero-length audio (no samples)")
+    if not np.isfinite(data).all():
+        raise AudioFileError(f"{label}: contains NaN or Inf samples")
+    if not 8000 <= rate <= 192000:
+        raise AudioFileError(f"{label}: sample rate {rate} Hz is outside 8000-192000 Hz")
+    audio = AudioData(data, int(rate), fmt, subtype)
+    if audio.duration_s < min_seconds:
+        raise AudioFileError(f"{label}: too short ({audio.duration_s:.2f} s; at least {min_seconds} s needed)")
+    return audio
+
+
+def bit_depth_of(subtype: str) -> str:
+    """Our bit-depth name for a soundfile subtype: ``"16"``, ``"24"`` or ``"32f"``
+    (8-bit -> 16; 32-bit int, float, double and lossy codecs -> 32f or 24, see the code)."""
+    if subtype in ("PCM_16", "PCM_S8", "PCM_U8"):
+        return "16"
+    if subtype in ("FLOAT", "DOUBLE", "PCM_32"):
+        return "32f"
+    return "24"
+
+
+def subtype_for(fmt: str, bit_depth: str) -> str:
+    """soundfile subtype for our output ``fmt`` (``wav``/``flac``) and ``bit_depth``
+    (``16``/``24``/``32f``). Raises ValueError for a combination that does not exist."""
+    key = (fmt, str(bit_depth))
+    if key not in _SUBTYPES:
+        raise ValueError(f"{fmt} cannot store bit depth {bit_depth!r}"
+                         + (" (FLAC has no float; use 16 or 24, or --format wav)" if fmt == "flac" else ""))
+    return _SUBTYPES[key]
+
+
+def write_audio_atomic(path: Path, samples: np.ndarray, sample_rate: int, fmt: str, subtype: str) -> Path:
+    """Write audio to a hidden temporary file beside ``path``, fsync it, then rename it to
+    ``path`` (so ``path`` is either absent or complete). Raises :class:`AudioFileError` naming
+    the file (directory not writable, disk full ...); the temporary file is always removed."""
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise AudioFileError(f"{path.parent}: cannot write to the output folder ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            sf.write(fh, samples, sample_rate, format=fmt.upper(), subtype=subtype)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise AudioFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        if isinstance(exc, (sf.LibsndfileError, RuntimeError)):
+            raise AudioFileError(f"{path}: cannot write ({str(exc).splitlines()[0]})") from None
+        raise
+    return path
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,338 @@
+"""Render one mix file into a bass stem file: the one function shared by the command line
+and the OSC bridge.
+
+:func:`render_file` reads and checks the mix (and style reference), generates, applies the
+post-fx chain and loudness target, writes every output to a temporary name in the
+destination folder and renames it into place, and optionally writes MIDI beside it. It never
+overwrites without ``overwrite=True``, never touches the input, and leaves no partial file
+behind when it fails or is cancelled.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from groundbass.core.audio import fit_length
+from groundbass.core.midi import audio_to_midi, estimate_tempo, notes_to_midi, parse_grid
+from groundbass.core.pipeline import BassGenerator
+from groundbass.core.postfx import ChainError, ChainSpec, apply_postfx, load_chain_spec
+
+from .audio_files import AudioFileError, bit_depth_of, read_audio, subtype_for, write_audio_atomic
+
+__all__ = ["RenderParams", "RenderResult", "RenderError", "RenderCancelled", "render_file",
+           "resolve_params", "params_dict", "variation_paths", "midi_path_for", "check_params", "STAGES"]
+
+log = logging.getLogger(__name__)
+
+OUTPUT_FORMATS = ("wav", "flac")
+BIT_DEPTHS = ("16", "24", "32f")
+
+# share of the whole render given to each stage, for the overall progress fraction
+STAGES = {"read": 0.02, "encode": 0.06, "diffusion": 0.74, "decode": 0.08, "postfx": 0.05, "midi": 0.03,
+          "write": 0.02}
+
+
+@dataclass
+class RenderParams:
+    """Every generation and post-processing parameter of one render (JSON-serialisable with
+    ``dataclasses.asdict``). ``None`` means: the model's default (steps, cfg, phi,
+    grounding), a random seed (recorded in the result), the input's format / bit depth /
+    rate, a tempo estimated from the mix."""
+
+    style: str | None = None
+    grounding: float | None = None
+    steps: int | None = None
+    cfg: float | None = None
+    phi: float | None = None
+    seed: int | None = None
+    variations: int = 1
+    fx: str = "none"
+    loudness: float | None = None
+    match_mix: bool = False
+    format: str | None = None
+    bit_depth: str | None = None
+    sample_rate: int | None = None
+    midi: bool = False
+    tempo: float | None = None
+    quantize: str | None = None
+
+
+@dataclass
+class RenderResult:
+    """What :func:`render_file` wrote: audio ``outputs`` (one per variation), ``midi`` files
+    (empty unless asked), the ``seeds`` used, the input's ``duration_s`` in seconds and
+    wall-clock ``timings`` in seconds per stage (read, encode, diffusion, decode, postfx,
+    midi, write, total)."""
+
+    outputs: list[Path]
+    midi: list[Path]
+    seeds: list[int]
+    duration_s: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class RenderError(ValueError):
+    """A render that cannot be done: bad input, bad parameter, output exists or cannot be
+    written. The message is one line and names the file."""
+
+
+class RenderCancelled(Exception):
+    """``should_stop()`` returned True; nothing was left behind."""
+
+
+def variation_paths(out_path: Path, variations: int) -> list[Path]:
+    """``out.wav`` -> [``out.wav``, ``out.v2.wav``, ``out.v3.wav`` ...] (``variations`` paths)."""
+    out_path = Path(out_path)
+    return [out_path] + [out_path.with_name(f"{out_path.stem}.v{i + 1}{out_path.suffix}") for i in range(1, variations)]
+
+
+def midi_path_for(audio_path: Path) -> Path:
+    """The MIDI file written beside an output: ``song.bass.v2.wav`` -> ``song.bass.v2.mid``."""
+    return Path(audio_path).with_suffix(".mid")
+
+
+def resolve_params(gen: BassGenerator, params: RenderParams) -> RenderParams:
+    """A copy of ``params`` with steps, cfg, phi and grounding filled in from the model's
+    defaults (what is recorded in manifests, so an explicit default equals an omitted one)."""
+    d = gen.config.sampling
+    return replace(params,
+                   steps=d.steps if params.steps is None else int(params.steps),
+                   cfg=d.cfg if params.cfg is None else float(params.cfg),
+                   phi=d.phi if params.phi is None else float(params.phi),
+                   grounding=d.grounding if params.grounding is None else float(params.grounding))
+
+
+def check_params(params: RenderParams) -> ChainSpec:
+    """Check parameter ranges and load the fx chain. Returns the chain spec; raises
+    :class:`RenderError` with a one-line message."""
+    def bad(msg: str) -> RenderError:
+        return RenderError(msg)
+
+    if params.variations < 1:
+        raise bad(f"variations must be >= 1, got {params.variations}")
+    if params.steps is not None and params.steps < 1:
+        raise bad(f"steps must be >= 1, got {params.steps}")
+    for name in ("phi", "grounding"):
+        v = getattr(params, name)
+        if v is not None and not 0.0 <= v <= 1.0:
+            raise bad(f"{name} must be within 0..1, got {v}")
+    if params.format is not None and params.format not in OUTPUT_FORMATS:
+        raise bad(f"format must be wav or flac, got {params.format!r}")
+    if params.bit_depth is not None and str(params.bit_depth) not in BIT_DEPTHS:
+        raise bad(f"bit depth must be 16, 24 or 32f, got {params.bit_depth!r}")
+    if params.format == "flac" and str(params.bit_depth) == "32f":
+        raise bad("FLAC has no 32-bit float; use --bit-depth 16 or 24, or --format wav")
+    if params.sample_rate is not None and not 8000 <= params.sample_rate <= 192000:
+        raise bad(f"sample rate must be 8000-192000 Hz, got {params.sample_rate}")
+    if params.tempo is not None and not 20 <= params.tempo <= 400:
+        raise bad(f"tempo must be 20-400 BPM, got {params.tempo}")
+    if params.loudness is not None and not -70 <= params.loudness <= 0:
+        raise bad(f"loudness target must be -70..0 LUFS, got {params.loudness}")
+    if params.loudness is not None and params.match_mix:
+        raise bad("choose either a loudness target or match-mix, not both")
+    if params.quantize:
+        try:
+            parse_grid(params.quantize)
+        except ValueError as exc:
+            raise bad(str(exc)) from None
+    try:
+        return load_chain_spec(params.fx)
+    except ChainError as exc:
+        raise bad(str(exc)) from None
+
+
+def _output_format(out_path: Path, params: RenderParams) -> str:
+    suffix = out_path.suffix.lower().lstrip(".")
+    if suffix not in OUTPUT_FORMATS:
+        raise RenderError(f"{out_path}: unsupported output format {out_path.suffix or '(no extension)'!r} "
+                          "(use .wav or .flac)")
+    if params.format is not None and params.format != suffix:
+        raise RenderError(f"{out_path}: the name says {suffix} but format {params.format} was asked for")
+    return suffix
+
+
+class _Progress:
+    """Turns per-stage progress into one overall fraction for ``progress(stage, fraction)``
+    and checks ``should_stop`` at every report; records stage timings."""
+
+    def __init__(self, progress, should_stop, stages: list[str]) -> None:
+        self.progress, self.should_stop = progress, should_stop
+        total = sum(STAGES[s] for s in stages)
+        self.weights = {s: STAGES[s] / total for s in stages}
+        self.offsets, acc = {}, 0.0
+        for s in stages:
+            self.offsets[s] = acc
+            acc += self.weights[s]
+        self.timings: dict[str, float] = {s: 0.0 for s in stages}
+        self.stage, self.t = None, time.perf_counter()
+
+    def __call__(self, stage: str, done: float, total: float) -> None:
+        now = time.perf_counter()
+        if self.stage is not None:
+            self.timings[self.stage] = self.timings.get(self.stage, 0.0) + now - self.t
+        self.stage, self.t = stage, now
+        if self.should_stop is not None and self.should_stop():
+            raise RenderCancelled("render cancelled")
+        if self.progress is not None and stage in self.weights:
+            frac = self.offsets[stage] + self.weights[stage] * (done / total if total else 1.0)
+            self.progress(stage, float(min(1.0, frac)))
+
+    def finish(self) -> dict[str, float]:
+        self("done", 1, 1)
+        self.timings.pop("done", None)
+        if self.progress is not None:
+            self.progress("done", 1.0)
+        self.timings["total"] = sum(self.timings.values())
+        return {k: round(v, 4) for k, v in self.timings.items()}
+
+
+def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: RenderParams, *,
+                overwrite: bool = False, progress: Callable[[str, float], None] | None = None,
+                should_stop: Callable[[], bool] | None = None) -> RenderResult:
+    """Generate the bass stem of ``mix_path`` into ``out_path`` (variation i > 0 goes to
+    ``<stem>.v{i+1}<ext>`` beside it; ``params.midi`` adds ``.mid`` files beside each).
+
+    ``progress(stage, fraction)`` gets the stage name (read, encode, diffusion, decode,
+    postfx, midi, write; finally ``done``) and the overall fraction done in [0, 1]. ``should_stop()`` is polled
+    at every progress report (each diffusion step); True raises :class:`RenderCancelled`
+    and leaves no file behind. Raises :class:`RenderError` (one line naming the file) for
+    bad input, bad parameters, an existing output without ``overwrite``, or a failed write.
+
+    Returns the written paths, the seeds, the input duration (s) and stage timings (s).
+    """
+    mix_path, out_path = Path(mix_path), Path(out_path)
+    spec = check_params(params)
+    fmt = _output_format(out_path, params)
+    outs = variation_paths(out_path, params.variations)
+    midis = [midi_path_for(p) for p in outs] if params.midi else []
+    for p in outs + midis:
+        if p.resolve() == mix_path.resolve():
+            raise RenderError(f"{p}: output would overwrite the input")
+        if p.exists() and not overwrite:
+            raise RenderError(f"{p}: already exists (not overwritten; use --overwrite)")
+    if out_path.parent.exists() and not out_path.parent.is_dir():
+        raise RenderError(f"{out_path.parent}: output folder is not a directory")
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RenderError(f"{out_path.parent}: cannot create the output folder ({exc.strerror or exc})") from None
+    if not os.access(out_path.parent, os.W_OK):
+        raise RenderError(f"{out_path.parent}: output folder is not writable")
+
+    stages = ["read", "encode", "diffusion", "decode", "postfx"] + (["midi"] if params.midi else []) + ["write"]
+    prog = _Progress(progress, should_stop, stages)
+    prog("read", 0, 1)
+    try:
+        mix = read_audio(mix_path)
+        style = read_audio(Path(params.style), "style file", min_seconds=0.0) if params.style else None
+    except AudioFileError as exc:
+        raise RenderError(str(exc)) from None
+    if style is not None and style.duration_s < 0.1:
+        raise RenderError(f"{params.style} (style file): too short ({style.duration_s:.2f} s) to use as a reference")
+    bit_depth = str(params.bit_depth) if params.bit_depth else bit_depth_of(mix.subtype)
+    if fmt == "flac" and bit_depth == "32f":
+        bit_depth = "24" if params.bit_depth is None else bit_depth
+    try:
+        subtype = subtype_for(fmt, bit_depth)
+    except ValueError as exc:
+        raise RenderError(f"{out_path}: {exc}") from None
+
+    seed = int(params.seed) if params.seed is not None else secrets.randbelow(2**31 - params.variations)
+    seeds = [seed + i for i in range(params.variations)]
+    generated = gen.generate(mix.samples, mix.sample_rate, style=None if style is None else style.samples,
+                             style_sample_rate=None if style is None else style.sample_rate,
+                             steps=params.steps, cfg=params.cfg, phi=params.phi, grounding=params.grounding,
+                             seed=seed, variations=params.variations, callback=prog)
+    basses = [generated] if params.variations == 1 else list(generated)
+
+    rate_out = int(params.sample_rate or mix.sample_rate)
+    length_out = int(round(mix.samples.shape[0] * rate_out / mix.sample_rate))
+    mix_out = _resample(mix.samples, mix.sample_rate, rate_out, length_out) if params.match_mix else None
+    processed = []
+    for i, bass in enumerate(basses):
+        prog("postfx", i, len(basses))
+        bass = _resample(np.asarray(bass, np.float32), mix.sample_rate, rate_out, length_out)
+        try:
+            processed.append(apply_postfx(bass, rate_out, spec, loudness=params.loudness, match_mix=mix_out))
+        except ChainError as exc:
+            raise RenderError(str(exc)) from None
+
+    notes = []
+    if params.midi:
+        prog("midi", 0, len(basses))
+        tempo = params.tempo
+        if tempo is None:
+            tempo = estimate_tempo(mix.samples, mix.sample_rate)
+        for i, bass in enumerate(basses):
+            prog("midi", i, len(basses))
+            notes.append(audio_to_midi(np.asarray(bass), mix.sample_rate, None, tempo=tempo,
+                                       quantize=params.quantize))
+
+    prog("write", 0, 1)
+    if should_stop is not None and should_stop():
+        raise RenderCancelled("render cancelled")
+    written: list[Path] = []
+    try:
+        for i, (path, audio) in enumerate(zip(outs, processed)):
+            written.append(write_audio_atomic(path, audio, rate_out, fmt, subtype))
+            if params.midi:
+                written.append(_write_midi_atomic(midis[i], notes[i], params.quantize))
+    except AudioFileError as exc:
+        _remove(written)
+        raise RenderError(str(exc)) from None
+    except BaseException:
+        _remove(written)
+        raise
+    timings = prog.finish()
+    log.info("%s -> %s (%.1f s audio, %.1f s)", mix_path, out_path, mix.duration_s, timings["total"])
+    return RenderResult(outs, midis, seeds, mix.duration_s, timings)
+
+
+def _resample(audio: np.ndarray, rate_in: int, rate_out: int, length: int) -> np.ndarray:
+    """(frames, channels) or (frames,) float32 from ``rate_in`` to ``rate_out`` Hz, cropped or
+    padded to exactly ``length`` frames."""
+    if rate_in != rate_out:
+        import soxr
+
+        audio = soxr.resample(audio, rate_in, rate_out, quality="HQ").astype(np.float32)
+    return fit_length(audio, length)
+
+
+def _write_midi_atomic(path: Path, result, quantize: str | None) -> Path:
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise AudioFileError(f"{path.parent}: cannot write to the output folder ({exc.strerror or exc})") from None
+    try:
+        notes_to_midi(result.notes, tmp, result.tempo, quantize=quantize)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise AudioFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _remove(paths: list[Path]) -> None:
+    for p in paths:
+        try:
+            Path(p).unlink(missing_ok=True)
+        except OSError:
+            log.warning("could not remove %s", p)
+
+
+def params_dict(params: RenderParams) -> dict:
+    """``params`` as a plain dict (for manifests and OSC replies)."""
+    return asdict(params)
