@@ -285,13 +285,20 @@ class BridgeServer:
 
     @staticmethod
     def _make_params(merged: dict[str, Any]) -> Any:
-        from groundbass.bridge.render import RenderParams
+        """RenderParams from checked key/values, range-checked by render's own check_params
+        (so a bad fx preset or format is refused before the job is queued)."""
+        from groundbass.bridge.render import RenderError, RenderParams, check_params
 
         names = {f.name for f in dataclasses.fields(RenderParams)}
         dropped = sorted(set(merged) - names)
         if dropped:
             raise P.ProtocolError(f"parameter not supported by this version: {', '.join(dropped)}")
-        return RenderParams(**merged)
+        params = RenderParams(**merged)
+        try:
+            check_params(params)
+        except RenderError as exc:
+            raise P.ProtocolError(str(exc)) from None
+        return params
 
     # ------------------------------------------------------------ worker side
 
