@@ -42,7 +42,7 @@ def autoencoder_generator_loss(
     reconstruction (whose ``wave_hat`` the critic step reuses, detached). With
     ``critics=None`` (or ``weights.adv == 0``) the adversarial term is left out (warm-up).
     """
-    rec = ae.reconstruct(wave)
+    rec = ae(wave)  # forward == reconstruct; calling the module keeps DDP hooks working
     l_rec = (rec.logpow_hat - rec.logpow).abs().mean()
     l_mssd = multiscale_spectral_distance(rec.wave, rec.wave_hat, weights.mssd_hops)
     loss = weights.rec * l_rec + weights.mssd * l_mssd
@@ -58,7 +58,10 @@ def autoencoder_generator_loss(
 def autoencoder_critic_loss(critics: Critics, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
     """Hinge loss of both critics on real waveforms and (detached) reconstructions, (B, samples) each.
 
-    Returns ``(loss, {"critic": value})``.
+    Real and fake go through the critics in one batched call (one forward per backward,
+    as DistributedDataParallel requires). Returns ``(loss, {"critic": value})``.
     """
-    loss = critic_hinge_loss(critics(real), critics(fake.detach()))
+    scores = critics(torch.cat([real, fake.detach()]))
+    n = real.shape[0]
+    loss = critic_hinge_loss([s[:n] for s in scores], [s[n:] for s in scores])
     return loss, {"critic": loss.item()}

@@ -141,6 +141,10 @@ class SpectrogramAutoencoder(nn.Module):
         _, spec = self.decode_spectrogram(latent)
         return istft(spec, self.cfg.n_fft, self.cfg.hop, length=length)
 
+    def forward(self, wave: torch.Tensor) -> Reconstruction:
+        """Same as :meth:`reconstruct` (so DistributedDataParallel sees the training pass)."""
+        return self.reconstruct(wave)
+
     def reconstruct(self, wave: torch.Tensor) -> Reconstruction:
         """Full pass for training: encode, decode, iSTFT. ``wave`` is (B, samples)."""
         wave = self._pad(wave)

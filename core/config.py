@@ -150,13 +150,13 @@ def _small() -> ModelConfig:
     # 22.05 kHz inside, hop 128, 16 frames per latent: ratio 2048 -> 10.77 latent frames/s,
     # the same latent rate as the paper's 44.1 kHz / 4096.
     ae = dict(sample_rate=22050, n_fft=512, hop=128, frames_per_latent=16,
-              channels=(192, 192, 256, 256, 320), res_blocks=1)
+              channels=(192, 192, 224, 256, 256), res_blocks=1)
     return ModelConfig(
         name="small",
         mix_ae=AutoencoderConfig(latent_dim=64, **ae),
         bass_ae=AutoencoderConfig(latent_dim=32, **ae),
         critic=CriticConfig(channels=(96, 128, 192), mel_bins=128),
-        unet=UNetConfig(latent_dim=32, cond_dim=64, channels=(128, 192, 256), res_blocks=2,
+        unet=UNetConfig(latent_dim=32, cond_dim=64, channels=(128, 192, 224), res_blocks=2,
                         attn_levels=(2,), heads=4, time_dim=64, train_frames=128),
         sampling=SamplingConfig(steps=64, cfg=2.0, phi=0.7, grounding=1.0),
     )

@@ -1,0 +1,145 @@
+"""``groundbass train autoencoder|diffusion`` and ``groundbass export``: thin click layers
+over :mod:`groundbass.core.train`.
+
+Multi-GPU / multi-node: run the same command under ``torchrun --nproc_per_node N``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+import click
+import torch
+
+from groundbass.core.checkpoint import CheckpointError
+from groundbass.core.config import SamplingConfig, preset
+from groundbass.core.data.manifest import ManifestError
+
+log = logging.getLogger("groundbass.train")
+
+_USER_ERRORS = (ManifestError, CheckpointError, ValueError, FileNotFoundError)
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+
+def _common(f):
+    f = click.option("--steps", type=int, default=None, help="Total training steps.")(f)
+    f = click.option("--batch-size", type=int, default=None, help="Batch size per process.")(f)
+    f = click.option("--lr", type=float, default=None, help="Learning rate.")(f)
+    f = click.option("--ckpt-every", type=int, default=None, help="Checkpoint every N steps.")(f)
+    f = click.option("--valid-every", type=int, default=None, help="Validation loss every N steps.")(f)
+    f = click.option("--seed", type=int, default=None, help="Seed of every random draw of the run.")(f)
+    f = click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N, mps.")(f)
+    f = click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default=None,
+                     help="auto = bf16 autocast on CUDA, fp32 elsewhere.")(f)
+    f = click.option("--resume/--no-resume", default=False, help="Continue from OUT/state.pt.")(f)
+    f = click.option("--preset", "preset_name", type=click.Choice(["small", "paper"]), default="small",
+                     show_default=True)(f)
+    f = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+                     help="Run folder (checkpoints, TensorBoard logs).")(f)
+    f = click.option("--quiet", is_flag=True, help="No progress bar.")(f)
+    return f
+
+
+@click.group("train")
+def train() -> None:
+    """Train the autoencoders and the diffusion model."""
+    logging.getLogger("groundbass").setLevel(logging.INFO)
+
+
+@train.command("autoencoder")
+@click.option("--role", type=click.Choice(["mix", "bass"]), required=True)
+@click.option("--data", "manifest", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="manifest.jsonl from `groundbass data index` or `data synth`.")
+@click.option("--warmup-steps", type=int, default=None, help="Steps with the adversarial term off.")
+@_common
+def train_autoencoder_cmd(role, manifest, warmup_steps, steps, batch_size, lr, ckpt_every, valid_every, seed,
+                          device, precision, resume, preset_name, out_dir, quiet):
+    """Train a spectrogram autoencoder on the mix or the bass stems of a manifest."""
+    from groundbass.core.train.autoencoder_train import options_from, train_autoencoder
+
+    cfg = preset(preset_name)
+    ae_cfg = cfg.bass_ae if role == "bass" else cfg.mix_ae
+    opts = options_from(role=role, steps=steps, batch_size=batch_size, lr=lr, critic_lr=lr,
+                        ckpt_every=ckpt_every, valid_every=valid_every, seed=seed, precision=precision,
+                        warmup_steps=warmup_steps)
+    try:
+        result = train_autoencoder(manifest, out_dir, config=ae_cfg, critic_config=cfg.critic, options=opts,
+                                   resume=resume, device=device, quiet=quiet)
+    except _USER_ERRORS as exc:
+        raise _fail(exc) from None
+    click.echo(f"{out_dir / 'autoencoder.safetensors'}: step {int(result['step'])}, "
+               + ", ".join(f"{k} {v:.4g}" for k, v in result.items() if "/" in k))
+
+
+@train.command("diffusion")
+@click.option("--data", "manifest", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--mix-ae", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--bass-ae", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Latent cache folder (default OUT/latents); built once, reused after.")
+@click.option("--mixes-per-song", type=int, default=4, show_default=True,
+              help="Random stem subsets encoded per song in the cache.")
+@click.option("--crop-frames", type=int, default=None, help="Training crop in latent frames.")
+@_common
+def train_diffusion_cmd(manifest, mix_ae, bass_ae, cache, mixes_per_song, crop_frames, steps, batch_size, lr,
+                        ckpt_every, valid_every, seed, device, precision, resume, preset_name, out_dir, quiet):
+    """Train the latent diffusion U-Net on (mix, bass) latents of a manifest."""
+    from groundbass.core.train.autoencoder_train import load_autoencoder
+    from groundbass.core.train.common import setup_distributed
+    from groundbass.core.train.diffusion_train import options_from, train_diffusion
+    from groundbass.core.train.latent_cache import build_latent_cache
+
+    cfg = preset(preset_name)
+    cache = cache or out_dir / "latents"
+    try:
+        ctx = setup_distributed(device)
+        if ctx.is_main and not (cache / "index.jsonl").is_file():
+            from tqdm import tqdm
+
+            bar = tqdm(desc="encoding songs", unit="song", disable=quiet)
+            build_latent_cache(manifest, load_autoencoder(mix_ae, with_decoder=False), load_autoencoder(bass_ae),
+                               cache, mixes_per_song=mixes_per_song, seed=seed or 0,
+                               device=str(ctx.device), progress=lambda i, n: (setattr(bar, "total", n), bar.update(1)))
+            bar.close()
+        ctx.barrier()
+        mix_dim = load_autoencoder(mix_ae, with_decoder=False).latent_dim
+        bass_dim = load_autoencoder(bass_ae, with_decoder=False).latent_dim
+        ucfg = dataclasses.replace(cfg.unet, latent_dim=bass_dim, cond_dim=mix_dim)
+        opts = options_from(steps=steps, batch_size=batch_size, lr=lr, ckpt_every=ckpt_every,
+                            valid_every=valid_every, seed=seed, precision=precision, crop_frames=crop_frames)
+        result = train_diffusion(cache, out_dir, config=ucfg, options=opts, resume=resume, device=device,
+                                 quiet=quiet)
+    except _USER_ERRORS as exc:
+        raise _fail(exc) from None
+    click.echo(f"{out_dir / 'diffusion.safetensors'}: step {int(result['step'])}, "
+               + ", ".join(f"{k} {v:.4g}" for k, v in result.items() if "/" in k))
+
+
+@click.command("export")
+@click.option("--mix-ae", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--bass-ae", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--diffusion", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--name", default="custom", show_default=True, help="Model name stored in the config.")
+@click.option("--dtype", type=click.Choice(["fp16", "fp32"]), default="fp16", show_default=True)
+@click.option("--steps", type=int, default=None, help="Default sampling steps stored with the model.")
+@click.option("--cfg", "cfg_w", type=float, default=None, help="Default guidance weight.")
+@click.option("--phi", type=float, default=None, help="Default std-rescale phi.")
+@click.option("--grounding", type=float, default=None, help="Default grounding strength.")
+def export(mix_ae, bass_ae, diffusion, out, name, dtype, steps, cfg_w, phi, grounding):
+    """Combine trained parts into one model file for BassGenerator.from_pretrained."""
+    from groundbass.core.train.export import export_generator
+
+    given = dict(steps=steps, cfg=cfg_w, phi=phi, grounding=grounding)
+    sampling = dataclasses.replace(SamplingConfig(), **{k: v for k, v in given.items() if v is not None})
+    try:
+        path = export_generator(mix_ae, bass_ae, diffusion, out, name=name, sampling=sampling,
+                                dtype=torch.float16 if dtype == "fp16" else torch.float32)
+    except _USER_ERRORS as exc:
+        raise _fail(exc) from None
+    click.echo(f"{path} ({path.stat().st_size / 2**20:.1f} MB)")

@@ -1,0 +1,197 @@
+"""Autoencoder training (paper sections 3.1 and 4): random 1.5 s crops, Adam(0.5, 0.9),
+``L_adv + 25 L_rec + 0.002 L_mssd`` with the spectrogram and mel critics.
+
+``train_autoencoder`` runs on a CPU, one GPU (bf16 autocast) or many processes under
+``torchrun`` (DistributedDataParallel; each rank draws its own crops; rank 0 logs and
+writes checkpoints). A run directory holds ``state.pt`` (everything needed to resume
+bit for bit) and ``autoencoder.safetensors`` (the model alone, loadable by
+:func:`load_autoencoder`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from ..ae_losses import AELossWeights, autoencoder_critic_loss, autoencoder_generator_loss
+from ..autoencoder import SpectrogramAutoencoder
+from ..checkpoint import load_checkpoint, save_checkpoint
+from ..config import AutoencoderConfig, CriticConfig, config_from_dict, config_to_dict
+from ..critics import Critics
+from ..data.pairs import StemCrops
+from ..spectral import multiscale_spectral_distance
+from .common import DistContext, TrainLogger, interrupt_guard, load_state, save_state, setup_distributed, unwrap
+
+log = logging.getLogger(__name__)
+
+__all__ = ["AETrainOptions", "train_autoencoder", "load_autoencoder"]
+
+
+@dataclass(frozen=True)
+class AETrainOptions:
+    """Hyperparameters of an autoencoder run (defaults follow the paper where it gives them)."""
+
+    role: str = "bass"  # "bass" or "mix"
+    steps: int = 100_000
+    batch_size: int = 16  # per process (paper: 32 in total)
+    crop_seconds: float = 1.5
+    lr: float = 1e-4
+    critic_lr: float = 1e-4
+    betas: tuple[float, float] = (0.5, 0.9)
+    warmup_steps: int = 0  # steps with the adversarial term (and critic training) off
+    grad_clip: float = 10.0
+    ckpt_every: int = 500
+    valid_every: int = 500
+    valid_batches: int = 4
+    seed: int = 0
+    precision: str = "auto"  # auto: bf16 autocast on CUDA, fp32 elsewhere
+    overfit: bool = False  # always train on step 0's batch (a debugging check that the loop can learn)
+    weights: AELossWeights = field(default_factory=AELossWeights)
+
+
+def _autocast(ctx: DistContext, precision: str):
+    use_bf16 = precision == "bf16" or (precision == "auto" and ctx.device.type == "cuda")
+    if use_bf16:
+        return torch.autocast(ctx.device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def load_autoencoder(path: str | Path, with_decoder: bool = True) -> SpectrogramAutoencoder:
+    """Rebuild a :class:`SpectrogramAutoencoder` from an ``autoencoder`` checkpoint (eval mode)."""
+    ck = load_checkpoint(path, kind="autoencoder")
+    ae = SpectrogramAutoencoder(config_from_dict(AutoencoderConfig, ck.config), with_decoder=with_decoder)
+    tensors = ck.tensors if with_decoder else ck.sub("encoder")
+    (ae if with_decoder else ae.encoder).load_state_dict(tensors)
+    return ae.eval()
+
+
+@torch.no_grad()
+def _validate(ae: SpectrogramAutoencoder, valid: StemCrops, opts: AETrainOptions, ctx: DistContext) -> dict[str, float]:
+    ae.eval()
+    rec_sum = mssd_sum = 0.0
+    for i in range(opts.valid_batches):
+        wave = valid.batch(i, opts.batch_size)[opts.role][:, 0].to(ctx.device)
+        r = ae.reconstruct(wave)
+        rec_sum += (r.logpow_hat - r.logpow).abs().mean().item()
+        mssd_sum += multiscale_spectral_distance(r.wave, r.wave_hat, opts.weights.mssd_hops).item()
+    ae.train()
+    n = max(1, opts.valid_batches)
+    return {"valid/rec": rec_sum / n, "valid/mssd": mssd_sum / n}
+
+
+def train_autoencoder(manifest: str | Path, out_dir: str | Path, *, config: AutoencoderConfig,
+                      critic_config: CriticConfig, options: AETrainOptions, resume: bool = False,
+                      device: str = "auto", quiet: bool = False,
+                      on_step: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, float]:
+    """Train (or resume) an autoencoder on the ``role`` stems of a manifest's train split.
+
+    Writes ``out_dir/state.pt`` and ``out_dir/autoencoder.safetensors`` every
+    ``ckpt_every`` steps, at the end, and on Ctrl-C/SIGTERM. Validation (held-out
+    ``valid`` songs, or ``test`` when there are none) every ``valid_every`` steps.
+    Returns the last step's losses and validation figures.
+    """
+    if options.role not in ("bass", "mix"):
+        raise ValueError(f"role must be 'bass' or 'mix', got {options.role!r}")
+    out = Path(out_dir)
+    ctx = setup_distributed(device)
+    crop = int(round(options.crop_seconds * config.sample_rate))
+    train = StemCrops.from_manifest(manifest, "train", sample_rate=config.sample_rate, crop_samples=crop,
+                                    role=options.role, seed=options.seed)
+    valid = None
+    for split in ("valid", "test"):
+        try:
+            valid = StemCrops.from_manifest(manifest, split, sample_rate=config.sample_rate, crop_samples=crop,
+                                            role=options.role, seed=10_000 + options.seed)
+            break
+        except ValueError:
+            continue
+    if valid is None and ctx.is_main:
+        log.warning("%s: no valid/test songs; no validation loss", manifest)
+
+    torch.manual_seed(options.seed)
+    ae = SpectrogramAutoencoder(config).to(ctx.device)
+    critics = Critics(config, critic_config).to(ctx.device)
+    opt_g = torch.optim.Adam(ae.parameters(), lr=options.lr, betas=options.betas)
+    opt_c = torch.optim.Adam(critics.parameters(), lr=options.critic_lr, betas=options.betas)
+    start = 0
+    state_path = out / "state.pt"
+    if resume and state_path.is_file():
+        st = load_state(state_path)
+        if st["config"] != config_to_dict(config):
+            raise ValueError(f"{state_path}: was trained with a different autoencoder config")
+        ae.load_state_dict(st["model"])
+        critics.load_state_dict(st["critics"])
+        opt_g.load_state_dict(st["opt_g"])
+        opt_c.load_state_dict(st["opt_c"])
+        start = int(st["step"])
+        if ctx.is_main:
+            log.info("resuming %s at step %d", out, start)
+    model, crit = (DDP(ae), DDP(critics)) if ctx.distributed else (ae, critics)
+
+    def checkpoint(step: int) -> None:
+        if not ctx.is_main:
+            return
+        save_state(state_path, {
+            "step": step, "model": ae.state_dict(), "critics": critics.state_dict(),
+            "opt_g": opt_g.state_dict(), "opt_c": opt_c.state_dict(), "config": config_to_dict(config),
+            "options": config_to_dict(options),
+        })
+        save_checkpoint(out / "autoencoder.safetensors", ae.state_dict(), kind="autoencoder", config=config,
+                        extra={"role": options.role, "step": step})
+
+    logger = TrainLogger(ctx, out, options.steps, start, options.batch_size * ctx.world * options.crop_seconds, quiet)
+    last: dict[str, float] = {}
+    step = start
+    ae.train()
+    critics.train()
+    try:
+        with interrupt_guard() as flag:
+            while step < options.steps and not flag["stop"]:
+                data_step = 0 if options.overfit else step
+                wave = train.batch(data_step * ctx.world + ctx.rank, options.batch_size)[options.role][:, 0].to(ctx.device)
+                adversarial = step >= options.warmup_steps and options.weights.adv > 0
+                with _autocast(ctx, options.precision):
+                    loss, parts, rec = autoencoder_generator_loss(model, crit if adversarial else None, wave,
+                                                                  options.weights)
+                if not math.isfinite(parts["total"]):
+                    raise FloatingPointError(f"non-finite autoencoder loss at step {step}: {parts}")
+                opt_g.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(ae.parameters(), options.grad_clip)
+                opt_g.step()
+                if adversarial:
+                    with _autocast(ctx, options.precision):
+                        c_loss, c_parts = autoencoder_critic_loss(crit, rec.wave, rec.wave_hat)
+                    opt_c.zero_grad(set_to_none=True)
+                    c_loss.backward()
+                    torch.nn.utils.clip_grad_norm_(critics.parameters(), options.grad_clip)
+                    opt_c.step()
+                    parts.update(c_parts)
+                step += 1
+                last = {f"train/{k}": ctx.mean(v) for k, v in parts.items()}
+                last["data/skipped"] = float(train.skipped)
+                if valid is not None and (step % options.valid_every == 0 or step == options.steps):
+                    last.update(_validate(unwrap(model), valid, options, ctx))
+                logger.step(step, last)
+                if on_step is not None:
+                    on_step(step, last)
+                if step % options.ckpt_every == 0 and step < options.steps:
+                    checkpoint(step)
+            checkpoint(step)
+    finally:
+        logger.close()
+    ctx.barrier()
+    return {**last, "step": float(step)}
+
+
+def options_from(**kwargs) -> AETrainOptions:
+    """Build :class:`AETrainOptions` from keyword arguments, ignoring ``None`` values."""
+    return dataclasses.replace(AETrainOptions(), **{k: v for k, v in kwargs.items() if v is not None})

@@ -1,0 +1,168 @@
+"""Latent diffusion training (paper sections 3.2 and 4): v-objective, cosine schedule,
+15% conditioning dropout, AdamW(0.9, 0.999), EMA weights, from a latent cache.
+
+Runs on CPU, one GPU (bf16 autocast) or many processes under ``torchrun`` (DDP; every
+rank draws its own crops from ``(seed, step, rank)``; rank 0 logs and checkpoints). A run
+directory holds ``state.pt`` (resume bit for bit) and ``diffusion.safetensors`` (the EMA
+and raw U-Net weights, the U-Net config and the latent statistics).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from ..checkpoint import save_checkpoint
+from ..config import UNetConfig, config_to_dict
+from ..diffusion import v_loss
+from ..unet import UNet1d
+from .common import EMA, DistContext, TrainLogger, interrupt_guard, load_state, save_state, setup_distributed, step_generator
+from .latent_cache import LatentCache
+
+log = logging.getLogger(__name__)
+
+__all__ = ["DiffusionTrainOptions", "train_diffusion"]
+
+
+@dataclass(frozen=True)
+class DiffusionTrainOptions:
+    """Hyperparameters of a diffusion run (paper: AdamW(0.9, 0.999), batch 128, 256 frames)."""
+
+    steps: int = 100_000
+    batch_size: int = 16  # per process
+    crop_frames: int | None = None  # default: the U-Net config's train_frames
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.01
+    warmup_steps: int = 500  # linear learning-rate warm-up
+    ema_decay: float = 0.999
+    cond_dropout: float = 0.15
+    grad_clip: float = 1.0
+    ckpt_every: int = 1000
+    valid_every: int = 1000
+    valid_batches: int = 8
+    seed: int = 0
+    precision: str = "auto"  # auto: bf16 autocast on CUDA, fp32 elsewhere
+    overfit: bool = False  # always train on step 0's batch (a debugging check that the loop can learn)
+
+
+def _autocast(ctx: DistContext, precision: str):
+    if precision == "bf16" or (precision == "auto" and ctx.device.type == "cuda"):
+        return torch.autocast(ctx.device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@torch.no_grad()
+def _validate(net: torch.nn.Module, valid: LatentCache, opts: DiffusionTrainOptions, frames: int,
+              ctx: DistContext) -> float:
+    total = 0.0
+    for i in range(opts.valid_batches):
+        mix, bass = valid.batch(12345, i, 0, opts.batch_size, frames)
+        with _autocast(ctx, opts.precision):
+            loss = v_loss(net, bass.to(ctx.device), mix.to(ctx.device), 0.0, step_generator(777, i, 0))
+        total += loss.item()
+    return total / max(1, opts.valid_batches)
+
+
+def train_diffusion(cache_dir: str | Path, out_dir: str | Path, *, config: UNetConfig,
+                    options: DiffusionTrainOptions, resume: bool = False, device: str = "auto",
+                    quiet: bool = False, on_step: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, float]:
+    """Train (or resume) the diffusion U-Net on a latent cache's train split.
+
+    Writes ``out_dir/state.pt`` and ``out_dir/diffusion.safetensors`` every
+    ``ckpt_every`` steps, at the end and on Ctrl-C/SIGTERM. Returns the last losses
+    (``train/loss``, ``valid/loss`` when held-out songs exist).
+    """
+    out = Path(out_dir)
+    ctx = setup_distributed(device)
+    train = LatentCache(cache_dir, "train")
+    valid = None
+    for split in ("valid", "test"):
+        cand = LatentCache(cache_dir, split)
+        if len(cand):
+            valid = cand
+            break
+    dims = (train.info["bass_ae"]["latent_dim"], train.info["mix_ae"]["latent_dim"])
+    if (config.latent_dim, config.cond_dim) != dims:
+        raise ValueError(f"{cache_dir}: latents are (bass {dims[0]}, mix {dims[1]}) channels but the U-Net "
+                         f"expects (bass {config.latent_dim}, mix {config.cond_dim})")
+    frames = options.crop_frames or config.train_frames
+
+    torch.manual_seed(options.seed)
+    net = UNet1d(config).to(ctx.device)
+    ema = EMA(net, options.ema_decay)
+    opt = torch.optim.AdamW(net.parameters(), lr=options.lr, betas=options.betas, weight_decay=options.weight_decay)
+    start = 0
+    state_path = out / "state.pt"
+    if resume and state_path.is_file():
+        st = load_state(state_path)
+        if st["config"] != config_to_dict(config):
+            raise ValueError(f"{state_path}: was trained with a different U-Net config")
+        net.load_state_dict(st["model"])
+        ema.model.load_state_dict(st["ema"])
+        opt.load_state_dict(st["opt"])
+        start = int(st["step"])
+        if ctx.is_main:
+            log.info("resuming %s at step %d", out, start)
+    model = DDP(net) if ctx.distributed else net
+
+    def checkpoint(step: int) -> None:
+        if not ctx.is_main:
+            return
+        save_state(state_path, {"step": step, "model": net.state_dict(), "ema": ema.model.state_dict(),
+                                "opt": opt.state_dict(), "config": config_to_dict(config),
+                                "options": config_to_dict(options)})
+        tensors = {f"ema.{k}": v for k, v in ema.model.state_dict().items()}
+        tensors.update({f"model.{k}": v for k, v in net.state_dict().items()})
+        tensors.update({f"stats.{k}": v for k, v in train.stats.items()})
+        save_checkpoint(out / "diffusion.safetensors", tensors, kind="diffusion", config=config,
+                        extra={"step": step, "cache": str(Path(cache_dir).resolve())})
+
+    latent_rate = train.info["mix_ae"]["sample_rate"] / (train.info["mix_ae"]["hop"] * train.info["mix_ae"]["frames_per_latent"])
+    logger = TrainLogger(ctx, out, options.steps, start, options.batch_size * ctx.world * frames / latent_rate, quiet)
+    last: dict[str, float] = {}
+    step = start
+    net.train()
+    try:
+        with interrupt_guard() as flag:
+            while step < options.steps and not flag["stop"]:
+                mix, bass = train.batch(options.seed, 0 if options.overfit else step, ctx.rank, options.batch_size, frames)
+                for group in opt.param_groups:
+                    group["lr"] = options.lr * min(1.0, (step + 1) / max(1, options.warmup_steps))
+                with _autocast(ctx, options.precision):
+                    loss = v_loss(model, bass.to(ctx.device), mix.to(ctx.device), options.cond_dropout,
+                                  step_generator(options.seed, 0 if options.overfit else step, ctx.rank, stream=1))
+                if not math.isfinite(loss.item()):
+                    raise FloatingPointError(f"non-finite diffusion loss at step {step}")
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(net.parameters(), options.grad_clip)
+                opt.step()
+                ema.update(net, step)
+                step += 1
+                last = {"train/loss": ctx.mean(loss.item()), "train/lr": opt.param_groups[0]["lr"]}
+                if valid is not None and ctx.is_main and (step % options.valid_every == 0 or step == options.steps):
+                    last["valid/loss"] = _validate(ema.model, valid, options, frames, ctx)
+                logger.step(step, last)
+                if on_step is not None:
+                    on_step(step, last)
+                if step % options.ckpt_every == 0 and step < options.steps:
+                    checkpoint(step)
+            checkpoint(step)
+    finally:
+        logger.close()
+    ctx.barrier()
+    return {**last, "step": float(step)}
+
+
+def options_from(**kwargs) -> DiffusionTrainOptions:
+    """Build :class:`DiffusionTrainOptions` from keyword arguments, ignoring ``None`` values."""
+    return dataclasses.replace(DiffusionTrainOptions(), **{k: v for k, v in kwargs.items() if v is not None})

@@ -1,0 +1,43 @@
+"""Export: mix autoencoder + bass autoencoder + diffusion run -> one generator file.
+
+The result is what :meth:`groundbass.core.BassGenerator.from_pretrained` loads: the mix
+*encoder* only (the mix decoder is never used at inference), the whole bass autoencoder,
+the EMA U-Net weights, the latent statistics and the full :class:`ModelConfig`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..checkpoint import load_checkpoint
+from ..config import ModelConfig, SamplingConfig, UNetConfig, config_from_dict
+from ..pipeline import BassGenerator, LatentStats
+from ..unet import UNet1d
+from .autoencoder_train import load_autoencoder
+
+__all__ = ["export_generator"]
+
+
+def export_generator(mix_ae: str | Path, bass_ae: str | Path, diffusion: str | Path, out: str | Path, *,
+                     name: str = "custom", sampling: SamplingConfig | None = None,
+                     dtype: torch.dtype | None = torch.float16, model_id: str | None = None,
+                     extra: dict | None = None) -> Path:
+    """Write a ``generator`` checkpoint to ``out`` (atomically) and return its path.
+
+    ``dtype`` (default fp16) is the storage type of the weights; they load as float32.
+    Raises :class:`~groundbass.core.checkpoint.CheckpointError` for a wrong or unreadable
+    input file and ValueError when the three parts do not fit together.
+    """
+    mix = load_autoencoder(mix_ae, with_decoder=False)
+    bass = load_autoencoder(bass_ae)
+    ck = load_checkpoint(diffusion, kind="diffusion")
+    ucfg = config_from_dict(UNetConfig, ck.config)
+    cfg = ModelConfig(name=name, mix_ae=mix.cfg, bass_ae=bass.cfg, unet=ucfg, sampling=sampling or SamplingConfig())
+    unet = UNet1d(ucfg)
+    unet.load_state_dict(ck.sub("ema"))
+    gen = BassGenerator(cfg, mix, bass, unet, LatentStats.from_checkpoint(ck), device="cpu",
+                        model_id=model_id or Path(out).stem)
+    info = {"diffusion_step": ck.meta["extra"].get("step"), **(extra or {})}
+    return gen.save(out, dtype=dtype, extra=info)

@@ -1,0 +1,200 @@
+"""Latent cache: encode a manifest's songs once with the trained autoencoders.
+
+For every song the cache holds the bass latent and ``mixes_per_song`` mix latents, each the
+encoding of a random non-empty subset of the song's non-bass stems (the first is the
+full arrangement) with a random gain — the paper's training pairs, encoded once. The
+diffusion model then trains on random crops of these latents.
+
+Layout of a cache folder: ``songs/<song>.safetensors`` (tensors ``bass`` (bass_dim, T)
+and ``mix`` (K, mix_dim, T), unnormalised), ``index.jsonl`` (one line per song: song,
+split, group, frames, file, chords), ``stats.safetensors`` (per-channel mean and std over
+the train split) and ``cache.json`` (the autoencoder configs and settings).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import soundfile as sf
+import soxr
+import torch
+from safetensors.torch import load_file, save_file
+
+from ..autoencoder import SpectrogramAutoencoder
+from ..config import config_to_dict
+from ..data.manifest import Song, read_manifest
+from ..data.pairs import choose_subset, db_to_gain
+
+log = logging.getLogger(__name__)
+
+__all__ = ["build_latent_cache", "LatentCache", "CachedSong"]
+
+
+def _read_mono(path: Path, rate: int) -> np.ndarray:
+    audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    mono = audio.mean(axis=1)
+    return mono if sr == rate else soxr.resample(mono, sr, rate, quality="HQ").astype(np.float32)
+
+
+def _sum_to(parts: list[np.ndarray]) -> np.ndarray:
+    n = min(len(p) for p in parts)
+    return np.sum([p[:n] for p in parts], axis=0).astype(np.float32)
+
+
+def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file({k: v.contiguous() for k, v in tensors.items()}, tmp, metadata=metadata)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+@torch.inference_mode()
+def _encode_song(song: Song, mix_ae: SpectrogramAutoencoder, bass_ae: SpectrogramAutoencoder, mixes: int,
+                 rng: np.random.Generator, device: torch.device) -> dict[str, torch.Tensor]:
+    rate = mix_ae.sample_rate
+    bass = _sum_to([_read_mono(p, rate) for p in song.bass])
+    others = [_read_mono(p, rate) for p in song.others]
+    n = min(len(bass), *(len(o) for o in others))
+    gain = db_to_gain(float(rng.uniform(-6.0, 3.0)))
+    zb = bass_ae.encode_chunked(torch.from_numpy(bass[:n] * gain)[None].to(device))[0]
+    zm = []
+    for k in range(mixes):
+        idx = list(range(len(others))) if k == 0 else choose_subset(len(others), rng)
+        mix = np.sum([others[i][:n] for i in idx], axis=0) * gain
+        zm.append(mix_ae.encode_chunked(torch.from_numpy(mix.astype(np.float32))[None].to(device))[0])
+    return {"bass": zb.float().cpu(), "mix": torch.stack(zm).float().cpu()}
+
+
+def build_latent_cache(manifest: str | Path, mix_ae: SpectrogramAutoencoder, bass_ae: SpectrogramAutoencoder,
+                       out_dir: str | Path, *, mixes_per_song: int = 4, seed: int = 0, device: str = "cpu",
+                       progress: Callable[[int, int], None] | None = None) -> Path:
+    """Encode every song of ``manifest`` into ``out_dir`` (resumable: done songs are kept).
+
+    Unreadable songs are skipped, counted and logged. Returns the cache folder.
+    Raises ValueError if the autoencoders disagree on rate or ratio, or nothing could be encoded.
+    """
+    if mix_ae.sample_rate != bass_ae.sample_rate or mix_ae.ratio != bass_ae.ratio:
+        raise ValueError("mix and bass autoencoders must share sample rate and ratio")
+    out = Path(out_dir)
+    (out / "songs").mkdir(parents=True, exist_ok=True)
+    dev = torch.device(device)
+    mix_ae, bass_ae = mix_ae.to(dev).eval(), bass_ae.to(dev).eval()
+    songs = read_manifest(manifest)
+    info = {"mix_ae": config_to_dict(mix_ae.cfg), "bass_ae": config_to_dict(bass_ae.cfg),
+            "mixes_per_song": mixes_per_song, "seed": seed, "manifest": str(Path(manifest).resolve())}
+    info_path = out / "cache.json"
+    if info_path.is_file():
+        old = json.loads(info_path.read_text())
+        if old["mix_ae"] != info["mix_ae"] or old["bass_ae"] != info["bass_ae"]:
+            raise ValueError(f"{out}: holds a cache made with other autoencoders; use a new folder")
+    _atomic_text(info_path, json.dumps(info, indent=1))
+    index, skipped = [], 0
+    for i, song in enumerate(songs):
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in song.song)
+        path = out / "songs" / f"{safe}.safetensors"
+        if not path.is_file():
+            rng = np.random.default_rng([seed, i])
+            try:
+                tensors = _encode_song(song, mix_ae, bass_ae, mixes_per_song, rng, dev)
+            except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
+                skipped += 1
+                log.warning("%s: skipped (%s)", song.song, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                continue
+            _atomic_save(tensors, path)
+        frames = int(load_file(str(path))["bass"].shape[-1])
+        index.append({"song": song.song, "split": song.split, "group": song.group, "frames": frames,
+                      "file": f"songs/{path.name}", "chords": str(song.chords) if song.chords else None})
+        if progress:
+            progress(i + 1, len(songs))
+    if not index:
+        raise ValueError(f"{manifest}: no song could be encoded ({skipped} skipped)")
+    _atomic_text(out / "index.jsonl", "".join(json.dumps(r) + "\n" for r in index))
+    train = [r for r in index if r["split"] == "train"] or index
+    bass = torch.cat([load_file(str(out / r["file"]))["bass"] for r in train], dim=-1)
+    mix = torch.cat([load_file(str(out / r["file"]))["mix"].permute(1, 0, 2).reshape(mix_ae.latent_dim, -1)
+                     for r in train], dim=-1)
+    _atomic_save({"mix_mean": mix.mean(1), "mix_std": mix.std(1).clamp_min(1e-4),
+                  "bass_mean": bass.mean(1), "bass_std": bass.std(1).clamp_min(1e-4)}, out / "stats.safetensors")
+    if skipped:
+        log.warning("latent cache: %d song(s) skipped", skipped)
+    return out
+
+
+@dataclass
+class CachedSong:
+    """One cached song: unnormalised latents, ``bass`` (bass_dim, T) and ``mix`` (K, mix_dim, T)."""
+
+    song: str
+    split: str
+    group: str
+    bass: torch.Tensor
+    mix: torch.Tensor
+    chords: str | None = None
+
+
+class LatentCache:
+    """The songs of a latent cache folder, held in memory, with normalised random crops."""
+
+    def __init__(self, cache_dir: str | Path, split: str | None = "train"):
+        self.dir = Path(cache_dir)
+        index_path = self.dir / "index.jsonl"
+        if not index_path.is_file():
+            raise ValueError(f"{self.dir}: not a latent cache (no index.jsonl)")
+        rows = [json.loads(line) for line in index_path.read_text().splitlines() if line.strip()]
+        rows = [r for r in rows if split is None or r["split"] == split]
+        self.songs = []
+        for r in rows:
+            t = load_file(str(self.dir / r["file"]))
+            self.songs.append(CachedSong(r["song"], r["split"], r["group"], t["bass"], t["mix"], r.get("chords")))
+        stats = load_file(str(self.dir / "stats.safetensors"))
+        self.stats = {k: v for k, v in stats.items()}
+        self.info = json.loads((self.dir / "cache.json").read_text())
+
+    def __len__(self) -> int:
+        return len(self.songs)
+
+    def normalise(self, mix: torch.Tensor, bass: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-channel standardisation with the cache's train-split statistics."""
+        s = self.stats
+        return ((mix - s["mix_mean"][:, None]) / s["mix_std"][:, None],
+                (bass - s["bass_mean"][:, None]) / s["bass_std"][:, None])
+
+    def batch(self, seed: int, step: int, rank: int, batch_size: int, frames: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Random aligned crops for ``(seed, step, rank)``: (mix (B, mix_dim, frames), bass (B, bass_dim, frames)).
+
+        Normalised; songs shorter than ``frames`` are zero-padded at the end.
+        """
+        if not self.songs:
+            raise ValueError(f"{self.dir}: no songs in this split")
+        rng = np.random.default_rng([seed, step, rank])
+        mixes, basses = [], []
+        for _ in range(batch_size):
+            song = self.songs[int(rng.integers(len(self.songs)))]
+            k = int(rng.integers(song.mix.shape[0]))
+            total = song.bass.shape[-1]
+            start = int(rng.integers(0, max(total - frames, 0) + 1))
+            mix, bass = self.normalise(song.mix[k, :, start:start + frames], song.bass[:, start:start + frames])
+            pad = frames - mix.shape[-1]
+            if pad > 0:
+                mix, bass = torch.nn.functional.pad(mix, (0, pad)), torch.nn.functional.pad(bass, (0, pad))
+            mixes.append(mix)
+            basses.append(bass)
+        return torch.stack(mixes), torch.stack(basses)

@@ -1,0 +1,162 @@
+"""Training loops on real synthetic songs (MMA + FluidSynth), tiny models, a few CPU steps."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from groundbass.core import BassGenerator
+from groundbass.core.config import UNetConfig, preset
+from groundbass.core.train.autoencoder_train import AETrainOptions, load_autoencoder, train_autoencoder
+from groundbass.core.train.diffusion_train import DiffusionTrainOptions, train_diffusion
+from groundbass.core.train.export import export_generator
+from groundbass.core.train.latent_cache import LatentCache, build_latent_cache
+
+TINY_AE = dict(channels=(24, 24, 24, 24, 24), res_blocks=1)
+
+
+def _tiny_configs():
+    base = preset("small")
+    mix = dataclasses.replace(base.mix_ae, latent_dim=8, **TINY_AE)
+    bass = dataclasses.replace(base.bass_ae, latent_dim=4, **TINY_AE)
+    critic = dataclasses.replace(base.critic, channels=(16, 16), mel_bins=32)
+    unet = UNetConfig(latent_dim=4, cond_dim=8, channels=(16, 24), res_blocks=1, attn_levels=(1,), heads=2,
+                      time_dim=8, dpb_hidden=8, train_frames=16)
+    return mix, bass, critic, unet
+
+
+@pytest.fixture(scope="module")
+def songs(tmp_path_factory) -> Path:
+    from groundbass.core.data.synth import synthesize
+
+    out = tmp_path_factory.mktemp("songs")
+    synthesize(out, songs=3, seconds=6, seed=3, workers=2, soundfonts=["/usr/share/sounds/sf2/TimGM6mb.sf2"],
+               holdout=0, valid_share=0.34)
+    return out / "manifest.jsonl"
+
+
+@pytest.fixture(scope="module")
+def trained_aes(songs, tmp_path_factory):
+    mix, bass, critic, _ = _tiny_configs()
+    root = tmp_path_factory.mktemp("aes")
+    opts = AETrainOptions(steps=2, batch_size=2, crop_seconds=0.5, ckpt_every=100, valid_every=2, valid_batches=1)
+    train_autoencoder(songs, root / "mix", config=mix, critic_config=critic,
+                      options=dataclasses.replace(opts, role="mix"), device="cpu", quiet=True)
+    train_autoencoder(songs, root / "bass", config=bass, critic_config=critic,
+                      options=dataclasses.replace(opts, role="bass"), device="cpu", quiet=True)
+    return root / "mix" / "autoencoder.safetensors", root / "bass" / "autoencoder.safetensors"
+
+
+def test_autoencoder_overfits_a_fixed_batch(songs, tmp_path):
+    _, bass, critic, _ = _tiny_configs()
+    losses = []
+    opts = AETrainOptions(role="bass", steps=25, batch_size=2, crop_seconds=0.5, lr=3e-3, warmup_steps=100,
+                          ckpt_every=1000, valid_every=1000, overfit=True)
+    train_autoencoder(songs, tmp_path / "run", config=bass, critic_config=critic, options=opts, device="cpu",
+                      quiet=True, on_step=lambda s, d: losses.append(d["train/total"]))
+    assert len(losses) == 25 and all(np.isfinite(losses))
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:3])
+
+
+def test_autoencoder_resume_is_bit_for_bit(songs, tmp_path):
+    _, bass, critic, _ = _tiny_configs()
+    opts = AETrainOptions(role="bass", steps=4, batch_size=2, crop_seconds=0.5, warmup_steps=1, ckpt_every=1000,
+                          valid_every=1000)
+    train_autoencoder(songs, tmp_path / "a", config=bass, critic_config=critic, options=opts, device="cpu", quiet=True)
+    train_autoencoder(songs, tmp_path / "b", config=bass, critic_config=critic,
+                      options=dataclasses.replace(opts, steps=2), device="cpu", quiet=True)
+    train_autoencoder(songs, tmp_path / "b", config=bass, critic_config=critic, options=opts, device="cpu",
+                      quiet=True, resume=True)
+    a = torch.load(tmp_path / "a" / "state.pt", weights_only=True)
+    b = torch.load(tmp_path / "b" / "state.pt", weights_only=True)
+    assert a["step"] == b["step"] == 4
+    for key in ("model", "critics"):
+        for name, t in a[key].items():
+            assert torch.equal(t, b[key][name]), f"{key}.{name} differs after resume"
+
+
+def test_bad_manifest_is_a_clear_error(tmp_path):
+    bad = tmp_path / "manifest.jsonl"
+    bad.write_text("{not json\n")
+    _, bass, critic, _ = _tiny_configs()
+    with pytest.raises(ValueError, match="manifest.jsonl:1"):
+        train_autoencoder(bad, tmp_path / "run", config=bass, critic_config=critic,
+                          options=AETrainOptions(steps=1), device="cpu", quiet=True)
+
+
+def test_latent_cache_and_diffusion_overfit_resume_export(songs, trained_aes, tmp_path):
+    mix_path, bass_path = trained_aes
+    _, _, _, unet = _tiny_configs()
+    cache = build_latent_cache(songs, load_autoencoder(mix_path, with_decoder=False), load_autoencoder(bass_path),
+                               tmp_path / "cache", mixes_per_song=2)
+    lc = LatentCache(cache, None)
+    assert len(lc) == 3 and lc.songs[0].mix.shape[0] == 2  # two stem subsets per song
+    m, b = lc.batch(0, 0, 0, 3, 16)
+    assert m.shape == (3, 8, 16) and b.shape == (3, 4, 16)
+
+    losses = []
+    opts = DiffusionTrainOptions(steps=30, batch_size=4, lr=3e-3, warmup_steps=1, ckpt_every=1000,
+                                 valid_every=1000, overfit=True)
+    train_diffusion(cache, tmp_path / "overfit", config=unet, options=opts, device="cpu", quiet=True,
+                    on_step=lambda s, d: losses.append(d["train/loss"]))
+    assert all(np.isfinite(losses)) and np.mean(losses[-5:]) < 0.7 * np.mean(losses[:3])
+
+    opts = DiffusionTrainOptions(steps=4, batch_size=2, warmup_steps=2, ckpt_every=1000, valid_every=2,
+                                 valid_batches=1)
+    train_diffusion(cache, tmp_path / "a", config=unet, options=opts, device="cpu", quiet=True)
+    train_diffusion(cache, tmp_path / "b", config=unet, options=dataclasses.replace(opts, steps=2), device="cpu",
+                    quiet=True)
+    train_diffusion(cache, tmp_path / "b", config=unet, options=opts, device="cpu", quiet=True, resume=True)
+    a = torch.load(tmp_path / "a" / "state.pt", weights_only=True)
+    b = torch.load(tmp_path / "b" / "state.pt", weights_only=True)
+    for key in ("model", "ema"):
+        for name, t in a[key].items():
+            assert torch.equal(t, b[key][name]), f"{key}.{name} differs after resume"
+
+    model = export_generator(mix_path, bass_path, tmp_path / "a" / "diffusion.safetensors", tmp_path / "m.safetensors")
+    gen = BassGenerator.from_pretrained(model, device="cpu")
+    mix = np.random.default_rng(0).standard_normal((44100 + 7, 2)).astype(np.float32) * 0.1
+    bass = gen.generate(mix, 44100, steps=2, seed=0)
+    assert bass.shape == mix.shape and np.isfinite(bass).all()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_ddp_two_process_gloo(songs, trained_aes, tmp_path):
+    mix_path, bass_path = trained_aes
+    cache = build_latent_cache(songs, load_autoencoder(mix_path, with_decoder=False), load_autoencoder(bass_path),
+                               tmp_path / "cache", mixes_per_song=1)
+    script = tmp_path / "run_ddp.py"
+    script.write_text(textwrap.dedent(f"""
+        import torch.distributed as dist
+        from groundbass.core.config import UNetConfig
+        from groundbass.core.train.diffusion_train import DiffusionTrainOptions, train_diffusion
+        unet = UNetConfig(latent_dim=4, cond_dim=8, channels=(16, 24), res_blocks=1, attn_levels=(1,), heads=2,
+                          time_dim=8, dpb_hidden=8, train_frames=16)
+        out = train_diffusion({str(cache)!r}, {str(tmp_path / 'ddp')!r}, config=unet,
+                              options=DiffusionTrainOptions(steps=3, batch_size=2, ckpt_every=1000, valid_every=1000),
+                              device="cpu", quiet=True)
+        print("rank", dist.get_rank(), "world", dist.get_world_size(), "step", int(out["step"]))
+        dist.destroy_process_group()
+    """))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                           f"--master_port={_free_port()}", str(script)],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "rank 0 world 2 step 3" in proc.stdout and "rank 1 world 2 step 3" in proc.stdout
+    assert (tmp_path / "ddp" / "diffusion.safetensors").is_file()
