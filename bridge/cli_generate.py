@@ -1,0 +1,240 @@
+"""``groundbass generate`` and ``groundbass batch``: parse options, load the model once, call
+:func:`groundbass.bridge.render.render_file` / :mod:`groundbass.bridge.batch`, print progress
+and a summary. Errors are one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from groundbass.core.checkpoint import CheckpointError
+
+from .batch import (BatchError, BatchSummary, Job, find_audio_files, load_generator, parse_shard, plan_jobs,
+                    prepare_output_dir, run_batch, select_shard)
+from .render import RenderCancelled, RenderError, RenderParams, check_params, render_file, resolve_params
+
+__all__ = ["generate", "batch"]
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _render_options(f):
+    """The options shared by ``generate`` and ``batch``."""
+    opts = [
+        click.option("--model", default="default", show_default=True,
+                     help="Bundled model name or checkpoint path."),
+        click.option("--style", type=click.Path(dir_okay=False), help="Reference bass audio for style grounding."),
+        click.option("--grounding", type=click.FloatRange(0, 1), help="Style grounding strength 0..1."),
+        click.option("--steps", type=click.IntRange(min=1), help="Diffusion steps (default: the model's)."),
+        click.option("--cfg", type=float, help="Classifier-free guidance weight (1 = conditional only)."),
+        click.option("--phi", type=click.FloatRange(0, 1), help="Guidance std-rescale mix 0..1."),
+        click.option("--seed", type=click.IntRange(0, 2**31 - 1000), help="Seed (variation i uses seed + i)."),
+        click.option("--variations", type=click.IntRange(1, 64), default=1, show_default=True,
+                     help="Outputs per mix: name.wav, name.v2.wav, ..."),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",
+                     show_default=True),
+        click.option("--fx", default="none", show_default=True,
+                     help="Post-fx preset (none, clean, warm, punchy, sub) or a chain.json file."),
+        click.option("--loudness", type=float, help="Loudness target in LUFS, e.g. -14."),
+        click.option("--match-mix", is_flag=True, help="Set the bass level relative to the mix's loudness."),
+        click.option("--format", "fmt", type=click.Choice(["wav", "flac"]), help="Output format (default: input's)."),
+        click.option("--bit-depth", type=click.Choice(["16", "24", "32f"]), help="Default: the input's."),
+        click.option("--sample-rate", type=click.IntRange(8000, 192000), help="Default: the input's."),
+        click.option("--midi", is_flag=True, help="Also write the bass as a .mid file."),
+        click.option("--tempo", type=click.FloatRange(20, 400), help="MIDI tempo in BPM (default: estimated)."),
+        click.option("--quantize", help="Quantise MIDI notes to a grid, e.g. 1/16."),
+        click.option("--overwrite", is_flag=True, help="Replace existing outputs."),
+        click.option("--dry-run", is_flag=True, help="Show what would be done; write nothing."),
+        click.option("--quiet/--verbose", default=None, help="Errors only / detailed log."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def _params(kw: dict) -> RenderParams:
+    return RenderParams(style=kw["style"], grounding=kw["grounding"], steps=kw["steps"], cfg=kw["cfg"],
+                        phi=kw["phi"], seed=kw["seed"], variations=kw["variations"], fx=kw["fx"],
+                        loudness=kw["loudness"], match_mix=kw["match_mix"], format=kw["fmt"],
+                        bit_depth=kw["bit_depth"], sample_rate=kw["sample_rate"], midi=kw["midi"],
+                        tempo=kw["tempo"], quantize=kw["quantize"])
+
+
+def _setup_logging(quiet: bool | None) -> None:
+    level = logging.ERROR if quiet else (logging.INFO if quiet is False else logging.WARNING)
+    logging.getLogger("groundbass").setLevel(level)
+
+
+def _load(model: str, device: str):
+    try:
+        return load_generator(model, device)
+    except (CheckpointError, ValueError, OSError) as exc:
+        _fail(str(exc).splitlines()[0])
+
+
+def _check(params: RenderParams) -> None:
+    try:
+        check_params(params)
+    except RenderError as exc:
+        _fail(str(exc))
+
+
+class _Bars:
+    """tqdm bars on stderr: one over files, one over the current file's stages with ETA."""
+
+    def __init__(self, total_files: int, quiet: bool) -> None:
+        from tqdm import tqdm
+
+        self.quiet = quiet
+        self.files = None if quiet or total_files <= 1 else tqdm(total=total_files, unit="file", desc="files",
+                                                                  position=0, file=sys.stderr, leave=True)
+        self.tqdm = tqdm
+        self.bar = None
+
+    def file_started(self, job: Job, index: int, total: int) -> None:
+        if self.quiet:
+            return
+        self._close_bar()
+        self.name = Path(job.rel).name[:30]
+        self.bar = self.tqdm(total=100, desc=self.name, unit="%", position=1 if self.files else 0,
+                             file=sys.stderr, leave=False,
+                             bar_format="{desc} {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]")
+
+    def file_progress(self, stage: str, fraction: float) -> None:
+        if self.bar is not None:
+            self.bar.set_description_str(f"{self.name} {stage:<9}", refresh=False)
+            self.bar.update(max(0, int(fraction * 100) - self.bar.n))
+
+    def file_finished(self, job: Job, status: str, message: str) -> None:
+        self._close_bar()
+        if status == "failed":
+            self.write(f"error: {message}", err=True)
+        elif not self.quiet:
+            self.write(f"{status}: {job.rel}" + (f" -> {message}" if status == "done" else ""))
+        if self.files is not None:
+            self.files.update(1)
+
+    def write(self, line: str, err: bool = False) -> None:
+        if self.files is not None or self.bar is not None:
+            self.tqdm.write(line, file=sys.stderr if err else sys.stdout)
+        else:
+            click.echo(line, err=err)
+
+    def _close_bar(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def close(self) -> None:
+        self._close_bar()
+        if self.files is not None:
+            self.files.close()
+
+
+def _summary_table(s: BatchSummary) -> str:
+    rows = [("done", str(s.done)), ("skipped", str(s.skipped)), ("failed", str(s.failed)),
+            ("audio", f"{s.audio_s / 60:.2f} min"), ("wall time", f"{s.wall_s:.1f} s"),
+            ("real-time factor", f"{s.real_time_factor:.3f} (processing s per audio s)")]
+    if s.interrupted:
+        rows.append(("interrupted", "yes (rerun the same command to resume)"))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+@click.command()
+@click.argument("mix", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path),
+              help="Output file (default: MIX's folder, NAME.bass.wav).")
+@_render_options
+def generate(mix: Path, out: Path | None, model: str, device: str, overwrite: bool, dry_run: bool,
+             quiet: bool | None, **kw) -> None:
+    """Generate a bass stem for one MIX file."""
+    _setup_logging(quiet)
+    params = _params(kw)
+    _check(params)
+    if out is None:
+        ext = params.format or (mix.suffix.lower().lstrip(".") if mix.suffix.lower() in (".wav", ".flac") else "wav")
+        out = mix.with_name(f"{mix.stem}.bass.{ext}")
+    elif out.is_dir():
+        ext = params.format or (mix.suffix.lower().lstrip(".") if mix.suffix.lower() in (".wav", ".flac") else "wav")
+        out = out / f"{mix.stem}.bass.{ext}"
+    if dry_run:
+        click.echo(f"would generate: {mix} -> {out}")
+        return
+    gen, _ = _load(model, device)
+    bars = _Bars(1, bool(quiet))
+    job = Job(mix, mix.name, out, params)
+    bars.file_started(job, 1, 1)
+    try:
+        result = render_file(gen, mix, out, params, overwrite=overwrite, progress=bars.file_progress)
+    except RenderError as exc:
+        bars.close()
+        _fail(str(exc))
+    except (KeyboardInterrupt, RenderCancelled):
+        bars.close()
+        _fail("interrupted; nothing written", 130)
+    except Exception as exc:  # noqa: BLE001 - never a traceback
+        bars.close()
+        _fail(f"{mix}: {type(exc).__name__}: {exc}".splitlines()[0])
+    bars.close()
+    if not quiet:
+        for p, seed in zip(result.outputs, result.seeds):
+            click.echo(f"{p}  (seed {seed})")
+        for p in result.midi:
+            click.echo(str(p))
+
+
+@click.command()
+@click.argument("input_dir", type=click.Path(path_type=Path))
+@click.argument("output_dir", type=click.Path(path_type=Path))
+@click.option("--glob", "pattern", help="Only files matching this pattern (e.g. '*.wav').")
+@click.option("--recursive/--no-recursive", default=True, show_default=True)
+@click.option("--shard", help="I/N: process every N-th file starting at I (0-based).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Files per GPU batch (CPU runs go file by file).")
+@_render_options
+def batch(input_dir: Path, output_dir: Path, pattern: str | None, recursive: bool, shard: str | None,
+          batch_size: int, model: str, device: str, overwrite: bool, dry_run: bool, quiet: bool | None,
+          **kw) -> None:
+    """Generate a bass stem for every audio file below INPUT_DIR into OUTPUT_DIR
+    (song.wav -> song.bass.wav, same subfolders), with a resumable manifest.jsonl."""
+    _setup_logging(quiet)
+    params = _params(kw)
+    _check(params)
+    try:
+        index, count = parse_shard(shard) if shard else (0, 1)
+        files = find_audio_files(input_dir, glob=pattern, recursive=recursive, exclude=output_dir)
+        if not files:
+            raise BatchError(f"{input_dir}: no audio files found (wav, flac, aiff, ogg, mp3)"
+                             + (f" matching {pattern!r}" if pattern else ""))
+        files = select_shard(files, index, count)
+        if not dry_run:
+            prepare_output_dir(output_dir)
+    except BatchError as exc:
+        _fail(str(exc))
+    gen, info = _load(model, device)
+    del batch_size  # accepted for GPU runs; files are rendered one by one (see groundbass.bridge.batch)
+    jobs = plan_jobs(files, input_dir, output_dir, resolve_params(gen, params), info, overwrite=overwrite)
+    if dry_run:
+        for job in jobs:
+            what = {"generate": "would generate", "skip": "would skip", "fail": "would fail"}[job.action]
+            click.echo(f"{what}: {job.rel} -> {job.out_path}" + (f" ({job.reason})" if job.reason else ""))
+        return
+    bars = _Bars(len(jobs), bool(quiet))
+    try:
+        summary = run_batch(gen, jobs, input_dir, output_dir, info, reporter=bars)
+    except OSError as exc:  # the manifest itself could not be written (disk full, removed folder)
+        bars.close()
+        _fail(f"{output_dir / 'manifest.jsonl'}: cannot write ({exc.strerror or exc})")
+    finally:
+        bars.close()
+    if not quiet or summary.failed or summary.interrupted:
+        click.echo(_summary_table(summary), err=bool(quiet))
+    sys.exit(summary.exit_code)
