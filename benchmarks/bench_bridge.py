@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -64,6 +65,22 @@ def wait_done(client: BridgeClient, job: str, timeout: float = 600.0) -> None:
     raise TimeoutError(job)
 
 
+def on_thread(fn) -> float:
+    """Seconds ``fn()`` takes on a fresh thread (the bridge's worker is a thread too; on a
+    busy CPU, torch on the main thread and on a worker thread can time differently)."""
+    box = []
+    th = threading.Thread(target=lambda: box.append(_timed(fn)))
+    th.start()
+    th.join()
+    return box[0]
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", help="checkpoint path (default: random-init `small` preset)")
@@ -88,7 +105,17 @@ def main() -> None:
         sf.write(mix_path, mix, RATE, subtype="PCM_24")
         gen.generate(mix[: RATE], RATE, steps=1, seed=0)  # warm-up
 
-        with BridgeServer(gen, port=0, roots=[tmp]) as server, BridgeClient(*server.address) as c:
+        inside: list[float] = []  # render_file time inside the bridge's worker
+
+        def timed_render(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return render_file(*args, **kwargs)
+            finally:
+                inside.append(time.perf_counter() - t0)
+
+        with BridgeServer(gen, port=0, roots=[tmp], render_file=timed_render) as server, \
+                BridgeClient(*server.address) as c:
             idle = ping_rtts(c, a.pings)
             # a job long enough to ping against
             c.send(P.GENERATE, "busy", str(mix_path), str(tmp / "busy.wav"), "steps", max(a.steps, 8) * 4, "seed", 0)
@@ -103,14 +130,12 @@ def main() -> None:
             while c.receive(0.2) is not None:
                 pass
 
+            inside.clear()
             direct, rendered, bridged = [], [], []
             for r in range(a.repeats):
-                t0 = time.perf_counter()
-                gen.generate(mix, RATE, steps=a.steps, seed=r)
-                direct.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                render_file(gen, mix_path, tmp / f"r{r}.wav", RenderParams(steps=a.steps, seed=r))
-                rendered.append(time.perf_counter() - t0)
+                direct.append(on_thread(lambda: gen.generate(mix, RATE, steps=a.steps, seed=r)))
+                rendered.append(on_thread(lambda: render_file(gen, mix_path, tmp / f"r{r}.wav",
+                                                              RenderParams(steps=a.steps, seed=r))))
                 t0 = time.perf_counter()
                 c.send(P.GENERATE, f"b{r}", str(mix_path), str(tmp / f"b{r}.wav"), "steps", a.steps, "seed", r)
                 wait_done(c, f"b{r}")
@@ -126,6 +151,9 @@ def main() -> None:
         print(f"{name:6s} of {a.repeats}: direct generate {d:.3f} s | render_file {rf:.3f} s | "
               f"bridge round trip {b:.3f} s | overhead vs generate {100 * (b - d) / d:+.1f} %, "
               f"vs render_file {100 * (b - rf) / rf:+.1f} %")
+    queue_osc = [b - i for b, i in zip(bridged, inside)]
+    print(f"bridge's own cost (round trip minus render_file inside the worker): "
+          f"min {1e3 * min(queue_osc):.1f} ms, median {1e3 * statistics.median(queue_osc):.1f} ms")
 
 
 if __name__ == "__main__":
