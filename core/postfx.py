@@ -88,6 +88,10 @@ _NOT_NAMEABLE = {"Plugin", "Pedalboard", "Chain", "Mix", "PluginContainer", "Ext
                  "AudioUnitPlugin"}
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
 class ChainError(ValueError):
     """A preset name or chain file that cannot be used (message names the file and item)."""
 
@@ -157,15 +161,17 @@ def _build_plugin(item: dict, sample_rate: int, where: str) -> pedalboard.Plugin
         extra = set(item) - {"vst3", "params", "plugin_name"}
         if extra:
             raise ChainError(f"{where}: unknown key(s) {sorted(extra)} for a vst3 item (use \"params\")")
+        if not Path(str(item["vst3"])).exists():
+            raise ChainError(f"{where}: cannot load VST3 {item['vst3']!r} (file not found)")
         try:
             plugin = pedalboard.load_plugin(str(item["vst3"]), plugin_name=item.get("plugin_name"))
         except (ImportError, OSError, RuntimeError, ValueError) as exc:
-            raise ChainError(f"{where}: cannot load VST3 {item['vst3']!r} ({exc})") from None
+            raise ChainError(f"{where}: cannot load VST3 {item['vst3']!r} ({_one_line(exc)})") from None
         for key, value in (item.get("params") or {}).items():
             try:
                 setattr(plugin, key, value)
             except (AttributeError, ValueError, TypeError) as exc:
-                raise ChainError(f"{where}: VST3 parameter {key!r}={value!r} rejected ({exc})") from None
+                raise ChainError(f"{where}: VST3 parameter {key!r}={value!r} rejected ({_one_line(exc)})") from None
         return plugin
     name = item["plugin"]
     if not isinstance(name, str) or name not in _plugin_names():
@@ -175,9 +181,9 @@ def _build_plugin(item: dict, sample_rate: int, where: str) -> pedalboard.Plugin
     try:
         return cls(**kwargs)
     except TypeError as exc:
-        raise ChainError(f"{where}: bad parameters for {name} ({exc})") from None
+        raise ChainError(f"{where}: bad parameters for {name} ({_one_line(exc)})") from None
     except (ValueError, RuntimeError) as exc:
-        raise ChainError(f"{where}: {name} rejected its parameters ({exc})") from None
+        raise ChainError(f"{where}: {name} rejected its parameters ({_one_line(exc)})") from None
 
 
 def build_board(spec: ChainSpec, sample_rate: int) -> pedalboard.Pedalboard:
