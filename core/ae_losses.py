@@ -14,7 +14,7 @@ import torch
 
 from .autoencoder import Reconstruction, SpectrogramAutoencoder
 from .critics import Critics, critic_hinge_loss, generator_adversarial_loss
-from .spectral import MSSD_HOPS, multiscale_spectral_distance
+from .spectral import MSSD_HOPS, multiscale_log_spectral_distance, multiscale_spectral_distance
 
 __all__ = ["AELossWeights", "autoencoder_generator_loss", "autoencoder_critic_loss"]
 
@@ -27,6 +27,7 @@ class AELossWeights:
     rec: float = 25.0
     mssd: float = 0.002
     mssd_hops: tuple[int, ...] = MSSD_HOPS
+    mssd_log: float = 0.0  # weight of the log-power multi-scale distance (an addition; 0 = the paper)
 
 
 def autoencoder_generator_loss(
@@ -38,7 +39,7 @@ def autoencoder_generator_loss(
     """Generator loss for a batch of waveforms (B, samples).
 
     Returns ``(loss, parts, reconstruction)``: the scalar loss to back-propagate, the
-    float value of each term (``rec``, ``mssd``, ``adv``, ``total``), and the
+    float value of each term (``rec``, ``mssd``, ``mssd_log`` when weighted, ``adv``, ``total``), and the
     reconstruction (whose ``wave_hat`` the critic step reuses, detached). With
     ``critics=None`` (or ``weights.adv == 0``) the adversarial term is left out (warm-up).
     """
@@ -47,6 +48,10 @@ def autoencoder_generator_loss(
     l_mssd = multiscale_spectral_distance(rec.wave, rec.wave_hat, weights.mssd_hops)
     loss = weights.rec * l_rec + weights.mssd * l_mssd
     parts = {"rec": l_rec.item(), "mssd": l_mssd.item()}
+    if weights.mssd_log > 0:
+        l_log = multiscale_log_spectral_distance(rec.wave, rec.wave_hat, weights.mssd_hops)
+        loss = loss + weights.mssd_log * l_log
+        parts["mssd_log"] = l_log.item()
     if critics is not None and weights.adv > 0:
         l_adv = generator_adversarial_loss(critics(rec.wave_hat))
         loss = loss + weights.adv * l_adv

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import soxr
 
-__all__ = ["MIN_RATE", "MAX_RATE", "to_mono", "resample", "fit_length", "to_layout", "check_rate"]
+__all__ = ["MIN_RATE", "MAX_RATE", "to_mono", "resample", "fit_length", "to_layout", "check_rate", "level_gain"]
 
 MIN_RATE = 8000
 MAX_RATE = 192000
@@ -61,3 +61,11 @@ def to_layout(mono: np.ndarray, channels: int | None) -> np.ndarray:
     if channels is None:
         return mono
     return np.repeat(mono[:, None], channels, axis=1)
+
+
+def level_gain(x: np.ndarray, target_db: float | None) -> float:
+    """Linear gain that brings ``x`` to an RMS of ``target_db`` dBFS (1.0 if None or near-silent)."""
+    if target_db is None:
+        return 1.0
+    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+    return 1.0 if rms < 1e-6 else float(10 ** (target_db / 20) / rms)

@@ -114,6 +114,9 @@ class ModelConfig:
     critic: CriticConfig = field(default_factory=CriticConfig)
     unet: UNetConfig = field(default_factory=UNetConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    # The mix is brought to this RMS level (dBFS) before encoding, and the bass scaled back
+    # by the same factor, as in training (the latent cache normalises songs the same way).
+    mix_rms_db: float | None = -20.0
 
     def __post_init__(self) -> None:
         if self.mix_ae.ratio != self.bass_ae.ratio or self.mix_ae.sample_rate != self.bass_ae.sample_rate:

@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .audio import check_rate, fit_length, resample, to_layout, to_mono
+from .audio import check_rate, fit_length, level_gain, resample, to_layout, to_mono
 from .autoencoder import SpectrogramAutoencoder
 from .checkpoint import Checkpoint, load_checkpoint, resolve_model, save_checkpoint
 from .config import ModelConfig, config_from_dict, preset
@@ -266,9 +266,10 @@ class BassGenerator:
         channels = arr.shape[1] if arr.ndim == 2 else None
         length = arr.shape[0]
         mono = resample(to_mono(arr, "mix"), sr, self.sample_rate)
+        gain = level_gain(mono, self.config.mix_rms_db)
         if callback:
             callback("encode", 0, 1)
-        cond = self.encode_mix(mono)
+        cond = self.encode_mix(mono * gain)
         style_mu = None
         if style is not None and grounding > 0:
             style_mu = self.style_mean(style, style_sample_rate or sr)
@@ -285,7 +286,7 @@ class BassGenerator:
 
         outs = []
         for i in range(variations):
-            bass = self.decode_bass(latent[i:i + 1], len(mono))
+            bass = self.decode_bass(latent[i:i + 1], len(mono)) / gain
             bass = fit_length(resample(bass, self.sample_rate, sr), length)
             outs.append(to_layout(bass, channels))
             if callback:

@@ -28,7 +28,8 @@ from ..config import AutoencoderConfig, CriticConfig, config_from_dict, config_t
 from ..critics import Critics
 from ..data.pairs import StemCrops
 from ..spectral import multiscale_spectral_distance
-from .common import DistContext, TrainLogger, interrupt_guard, load_state, save_state, setup_distributed, unwrap
+from .common import (DistContext, TrainLogger, interrupt_guard, load_state, save_state, setup_distributed,
+                     step_generator, unwrap)
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class AETrainOptions:
     seed: int = 0
     precision: str = "auto"  # auto: bf16 autocast on CUDA, fp32 elsewhere
     overfit: bool = False  # always train on step 0's batch (a debugging check that the loop can learn)
+    level_db: tuple[float, float] | None = (-32.0, -12.0)  # each crop scaled to a random RMS (dBFS) in this range
     weights: AELossWeights = field(default_factory=AELossWeights)
 
 
@@ -62,6 +64,17 @@ def _autocast(ctx: DistContext, precision: str):
     if use_bf16:
         return torch.autocast(ctx.device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def _set_level(wave: torch.Tensor, level_db: tuple[float, float] | None, gen: torch.Generator) -> torch.Tensor:
+    """Scale each (B, samples) crop to a random RMS level (dBFS) in ``level_db``; silent crops stay silent."""
+    if level_db is None:
+        return wave
+    lo, hi = level_db
+    target = 10 ** ((lo + (hi - lo) * torch.rand(wave.shape[0], generator=gen)) / 20)
+    rms = wave.square().mean(dim=1).sqrt()
+    gain = torch.where(rms > 1e-5, target / rms.clamp_min(1e-5), torch.ones_like(rms))
+    return wave * gain[:, None]
 
 
 def load_autoencoder(path: str | Path, with_decoder: bool = True) -> SpectrogramAutoencoder:
@@ -78,7 +91,8 @@ def _validate(ae: SpectrogramAutoencoder, valid: StemCrops, opts: AETrainOptions
     ae.eval()
     rec_sum = mssd_sum = 0.0
     for i in range(opts.valid_batches):
-        wave = valid.batch(i, opts.batch_size)[opts.role][:, 0].to(ctx.device)
+        wave = valid.batch(i, opts.batch_size)[opts.role][:, 0]
+        wave = _set_level(wave, opts.level_db, torch.Generator().manual_seed(i)).to(ctx.device)
         r = ae.reconstruct(wave)
         rec_sum += (r.logpow_hat - r.logpow).abs().mean().item()
         mssd_sum += multiscale_spectral_distance(r.wave, r.wave_hat, opts.weights.mssd_hops).item()
@@ -156,7 +170,8 @@ def train_autoencoder(manifest: str | Path, out_dir: str | Path, *, config: Auto
         with interrupt_guard() as flag:
             while step < options.steps and not flag["stop"]:
                 data_step = 0 if options.overfit else step
-                wave = train.batch(data_step * ctx.world + ctx.rank, options.batch_size)[options.role][:, 0].to(ctx.device)
+                wave = train.batch(data_step * ctx.world + ctx.rank, options.batch_size)[options.role][:, 0]
+                wave = _set_level(wave, options.level_db, step_generator(options.seed, data_step, ctx.rank, 2)).to(ctx.device)
                 adversarial = step >= options.warmup_steps and options.weights.adv > 0
                 with _autocast(ctx, options.precision):
                     loss, parts, rec = autoencoder_generator_loss(model, crit if adversarial else None, wave,

@@ -28,6 +28,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ..autoencoder import SpectrogramAutoencoder
+from ..audio import level_gain
 from ..config import config_to_dict
 from ..data.manifest import Song, read_manifest
 from ..data.pairs import choose_subset, db_to_gain
@@ -68,12 +69,14 @@ def _atomic_text(path: Path, text: str) -> None:
 
 @torch.inference_mode()
 def _encode_song(song: Song, mix_ae: SpectrogramAutoencoder, bass_ae: SpectrogramAutoencoder, mixes: int,
-                 rng: np.random.Generator, device: torch.device) -> dict[str, torch.Tensor]:
+                 rng: np.random.Generator, device: torch.device, mix_rms_db: float | None) -> dict[str, torch.Tensor]:
     rate = mix_ae.sample_rate
     bass = _sum_to([_read_mono(p, rate) for p in song.bass])
     others = [_read_mono(p, rate) for p in song.others]
     n = min(len(bass), *(len(o) for o in others))
-    gain = db_to_gain(float(rng.uniform(-6.0, 3.0)))
+    # Same level rule as BassGenerator: the full arrangement at mix_rms_db, bass scaled alike,
+    # plus a little random gain so the model does not rely on one exact level.
+    gain = level_gain(np.sum([o[:n] for o in others], axis=0), mix_rms_db) * db_to_gain(float(rng.uniform(-3.0, 3.0)))
     zb = bass_ae.encode_chunked(torch.from_numpy(bass[:n] * gain)[None].to(device))[0]
     zm = []
     for k in range(mixes):
@@ -85,8 +88,12 @@ def _encode_song(song: Song, mix_ae: SpectrogramAutoencoder, bass_ae: Spectrogra
 
 def build_latent_cache(manifest: str | Path, mix_ae: SpectrogramAutoencoder, bass_ae: SpectrogramAutoencoder,
                        out_dir: str | Path, *, mixes_per_song: int = 4, seed: int = 0, device: str = "cpu",
+                       mix_rms_db: float | None = -20.0,
                        progress: Callable[[int, int], None] | None = None) -> Path:
     """Encode every song of ``manifest`` into ``out_dir`` (resumable: done songs are kept).
+
+    Each song is scaled so its full arrangement has an RMS of ``mix_rms_db`` dBFS (bass
+    and every subset mix by the same factor), the level rule of :class:`BassGenerator`.
 
     Unreadable songs are skipped, counted and logged. Returns the cache folder.
     Raises ValueError if the autoencoders disagree on rate or ratio, or nothing could be encoded.
@@ -99,7 +106,7 @@ def build_latent_cache(manifest: str | Path, mix_ae: SpectrogramAutoencoder, bas
     mix_ae, bass_ae = mix_ae.to(dev).eval(), bass_ae.to(dev).eval()
     songs = read_manifest(manifest)
     info = {"mix_ae": config_to_dict(mix_ae.cfg), "bass_ae": config_to_dict(bass_ae.cfg),
-            "mixes_per_song": mixes_per_song, "seed": seed, "manifest": str(Path(manifest).resolve())}
+            "mixes_per_song": mixes_per_song, "seed": seed, "mix_rms_db": mix_rms_db, "manifest": str(Path(manifest).resolve())}
     info_path = out / "cache.json"
     if info_path.is_file():
         old = json.loads(info_path.read_text())
@@ -113,7 +120,7 @@ def build_latent_cache(manifest: str | Path, mix_ae: SpectrogramAutoencoder, bas
         if not path.is_file():
             rng = np.random.default_rng([seed, i])
             try:
-                tensors = _encode_song(song, mix_ae, bass_ae, mixes_per_song, rng, dev)
+                tensors = _encode_song(song, mix_ae, bass_ae, mixes_per_song, rng, dev, mix_rms_db)
             except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
                 skipped += 1
                 log.warning("%s: skipped (%s)", song.song, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
