@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 import torch
 
+from groundbass.core.ae_losses import AELossWeights
 from groundbass.core.checkpoint import CheckpointError
 from groundbass.core.config import SamplingConfig, preset
 from groundbass.core.data.manifest import ManifestError
@@ -56,17 +57,20 @@ def train() -> None:
 @click.option("--data", "manifest", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="manifest.jsonl from `groundbass data index` or `data synth`.")
 @click.option("--warmup-steps", type=int, default=None, help="Steps with the adversarial term off.")
+@click.option("--mssd-log", type=float, default=None,
+              help="Weight of the log-power multi-scale spectral distance (not in the paper; default 0).")
 @_common
-def train_autoencoder_cmd(role, manifest, warmup_steps, steps, batch_size, lr, ckpt_every, valid_every, seed,
+def train_autoencoder_cmd(role, manifest, warmup_steps, mssd_log, steps, batch_size, lr, ckpt_every, valid_every, seed,
                           device, precision, resume, preset_name, out_dir, quiet):
     """Train a spectrogram autoencoder on the mix or the bass stems of a manifest."""
     from groundbass.core.train.autoencoder_train import options_from, train_autoencoder
 
     cfg = preset(preset_name)
     ae_cfg = cfg.bass_ae if role == "bass" else cfg.mix_ae
+    weights = AELossWeights(mssd_log=mssd_log) if mssd_log is not None else None
     opts = options_from(role=role, steps=steps, batch_size=batch_size, lr=lr, critic_lr=lr,
                         ckpt_every=ckpt_every, valid_every=valid_every, seed=seed, precision=precision,
-                        warmup_steps=warmup_steps)
+                        warmup_steps=warmup_steps, weights=weights)
     try:
         result = train_autoencoder(manifest, out_dir, config=ae_cfg, critic_config=cfg.critic, options=opts,
                                    resume=resume, device=device, quiet=quiet)

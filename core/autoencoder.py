@@ -4,8 +4,9 @@ The encoder reads the log-power spectrogram ``log(|STFT(w)|^2 + eps)`` (frequenc
 as channels, 1-D convolutions over STFT frames) and compresses time by
 ``frames_per_latent`` with strided convolutions, so one latent frame covers
 ``ratio = hop * frames_per_latent`` samples. The decoder mirrors it and predicts, per
-STFT frame and bin, the log power and a phase (as an unnormalised 2-D vector); the
-waveform is the iSTFT of ``sqrt(power) * exp(i * phase)``.
+STFT frame and bin, the log power and a phase — either directly (an unnormalised 2-D
+vector) or as instantaneous frequency (the per-hop phase advance, integrated over frames);
+the waveform is the iSTFT of ``sqrt(power) * exp(i * phase)``.
 
 The autoencoder is a frozen "pretransform" for the rest of the pipeline: ``encode``,
 ``decode``, ``ratio`` and ``latent_dim`` are all the diffusion side needs to know.
@@ -47,7 +48,8 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """(B, latent_dim, T) -> (B, 3 * bins, T * frames_per_latent): log power, phase x, phase y."""
+    """(B, latent_dim, T) -> (B, k * bins, T * frames_per_latent): log power, then phase
+    x and y (``phase="direct"``, k = 3) or the phase-advance deviation (``phase="if"``, k = 2)."""
 
     def __init__(self, cfg: AutoencoderConfig):
         super().__init__()
@@ -55,7 +57,8 @@ class Decoder(nn.Module):
         layers: list[nn.Module] = [nn.Conv1d(cfg.latent_dim, ch[-1], 3, padding=1), res_stack(ch[-1], cfg.res_blocks)]
         for i in range(len(ch) - 1, 0, -1):
             layers += [Upsample1d(ch[i], ch[i - 1]), res_stack(ch[i - 1], cfg.res_blocks)]
-        layers += [nn.LeakyReLU(0.2), nn.Conv1d(ch[0], 3 * cfg.n_bins, 3, padding=1)]
+        k = 3 if cfg.phase == "direct" else 2
+        layers += [nn.LeakyReLU(0.2), nn.Conv1d(ch[0], k * cfg.n_bins, 3, padding=1)]
         self.body = nn.Sequential(*layers)
         self.n_bins = cfg.n_bins
 
@@ -124,17 +127,38 @@ class SpectrogramAutoencoder(nn.Module):
         """
         return self.encoder(self.log_spectrogram(self._pad(wave)))
 
-    def decode_spectrogram(self, latent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Latent -> (log power (B, bins, frames), complex spectrogram (B, bins, frames))."""
+    def phase_advance(self, raw: torch.Tensor) -> torch.Tensor:
+        """Per-hop phase advance (radians) from the decoder's IF output (B, bins, frames):
+        the bin centre's advance ``2 pi k hop / n_fft`` plus a deviation in (-pi, pi)."""
+        c = self.cfg
+        k = torch.arange(c.n_bins, device=raw.device, dtype=torch.float64)
+        centre = (2 * math.pi * c.hop / c.n_fft) * k
+        return centre[None, :, None] + math.pi * torch.tanh(raw.double())
+
+    def decode_spectrogram(self, latent: torch.Tensor, phase_start: torch.Tensor | None = None,
+                           anchor: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latent -> (log power (B, bins, frames), complex spectrogram (B, bins, frames)).
+
+        IF mode only: the integrated phase is shifted so that frame ``anchor`` has phase
+        ``phase_start + advance[anchor]`` (B, bins) — how chunked decoding continues the
+        phase of the previous chunk. By default frame 0's phase is its own advance.
+        """
         if self.decoder is None:
             raise RuntimeError("this autoencoder was loaded without its decoder (encode-only)")
         out = self.decoder(latent).float()
         n = self.cfg.n_bins
-        logpow, px, py = out[:, :n], out[:, n : 2 * n], out[:, 2 * n :]
+        logpow = out[:, :n]
         mag = torch.exp(0.5 * logpow.clamp(max=30.0))
-        norm = torch.sqrt(px.square() + py.square() + 1e-8)
-        spec = torch.complex(mag * px / norm, mag * py / norm)
-        return logpow, spec
+        if self.cfg.phase == "direct":
+            px, py = out[:, n : 2 * n], out[:, 2 * n :]
+            norm = torch.sqrt(px.square() + py.square() + 1e-8)
+            return logpow, torch.complex(mag * px / norm, mag * py / norm)
+        phase = torch.cumsum(self.phase_advance(out[:, n:]), dim=-1)
+        if phase_start is not None:
+            before = phase[..., anchor - 1] if anchor > 0 else torch.zeros_like(phase[..., 0])
+            phase = phase + (phase_start.double() - before)[..., None]
+        phase = torch.remainder(phase, 2 * math.pi).float()
+        return logpow, torch.polar(mag, phase)
 
     def decode(self, latent: torch.Tensor, length: int | None = None) -> torch.Tensor:
         """Latent (B, latent_dim, T) -> waveform (B, T * ratio), cropped to ``length`` if given."""
@@ -185,12 +209,17 @@ class SpectrogramAutoencoder(nn.Module):
         total = latent.shape[-1]
         if total <= chunk_frames + 2 * context:
             return self.decode(latent, length)
-        r = self.ratio
+        r, fpl, c = self.ratio, self.cfg.frames_per_latent, self.cfg
         outs = []
+        phase_prev = None  # IF mode: phase of the frame before this chunk's first kept frame
         for start in range(0, total, chunk_frames):
             stop = min(start + chunk_frames, total)
             lo, hi = max(0, start - context), min(total, stop + context)
-            w = self.decode(latent[:, :, lo:hi])
+            anchor = (start - lo) * fpl
+            _, spec = self.decode_spectrogram(latent[:, :, lo:hi], phase_prev, anchor)
+            if c.phase == "if":
+                phase_prev = spec.angle()[..., (stop - lo) * fpl - 1]
+            w = istft(spec, c.n_fft, c.hop)
             outs.append(w[:, (start - lo) * r : (stop - lo) * r])
         wave = torch.cat(outs, dim=-1)
         if length is not None:

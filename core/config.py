@@ -40,6 +40,10 @@ class AutoencoderConfig:
     channels: tuple[int, ...] = (384, 448, 512, 640, 768)  # widths: input level + one per /2 stage
     res_blocks: int = 2  # residual blocks per level
     eps: float = 1e-5  # log(|X|^2 + eps)
+    # How the decoder expresses phase: "direct" (a 2-D vector per bin and frame) or "if"
+    # (instantaneous frequency: the per-hop phase advance relative to the bin centre,
+    # integrated over frames, so a steady partial is a constant output, not a phase ramp).
+    phase: str = "direct"
 
     @property
     def ratio(self) -> int:
@@ -63,6 +67,8 @@ class AutoencoderConfig:
             )
         if self.n_fft < self.hop:
             raise ValueError("n_fft must be at least hop")
+        if self.phase not in ("direct", "if"):
+            raise ValueError(f"phase must be 'direct' or 'if', got {self.phase!r}")
 
 
 @dataclass(frozen=True)
@@ -153,7 +159,7 @@ def _small() -> ModelConfig:
     # 22.05 kHz inside, hop 128, 16 frames per latent: ratio 2048 -> 10.77 latent frames/s,
     # the same latent rate as the paper's 44.1 kHz / 4096.
     ae = dict(sample_rate=22050, n_fft=512, hop=128, frames_per_latent=16,
-              channels=(192, 192, 224, 256, 256), res_blocks=1)
+              channels=(192, 192, 224, 256, 256), res_blocks=1, phase="if")
     return ModelConfig(
         name="small",
         mix_ae=AutoencoderConfig(latent_dim=64, **ae),

@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import pytest
@@ -28,9 +29,10 @@ def test_paper_preset_shapes_ratio_4096():
     assert 30e6 < n_params < 45e6  # the paper's ~37M
 
 
-def test_chunked_decode_and_encode_match_whole(tiny_config):
+@pytest.mark.parametrize("phase", ["direct", "if"])
+def test_chunked_decode_and_encode_match_whole(tiny_config, phase):
     torch.manual_seed(0)
-    ae = SpectrogramAutoencoder(tiny_config.bass_ae).eval()
+    ae = SpectrogramAutoencoder(dataclasses.replace(tiny_config.bass_ae, phase=phase)).eval()
     x = torch.randn(1, ae.ratio * 300 + 5) * 0.1
     with torch.no_grad():
         z = ae.encode(x)
@@ -65,3 +67,13 @@ def test_hinge_losses_values():
     # relu(1-2)=0, relu(1-0)=1 -> 0.5; relu(1-2)=0, relu(1+0.5)=1.5 -> 0.75
     assert math.isclose(critic_hinge_loss(real, fake).item(), 1.25)
     assert math.isclose(generator_adversarial_loss(fake).item(), 0.75)
+
+
+def test_if_phase_decoder_makes_steady_partials_from_constant_output(tiny_config):
+    """With the IF parameterisation a constant decoder output is a steady sinusoid per bin."""
+    cfg = dataclasses.replace(tiny_config.bass_ae, phase="if")
+    ae = SpectrogramAutoencoder(cfg)
+    raw = torch.zeros(1, cfg.n_bins, 40, dtype=torch.float64)
+    adv = ae.phase_advance(raw)
+    k = 10
+    assert torch.allclose(adv[0, k], torch.full((40,), 2 * math.pi * k * cfg.hop / cfg.n_fft, dtype=torch.float64))

@@ -1,0 +1,158 @@
+"""Measurements of "musically matches" (DESIGN.md, "Metrics") and of reconstruction quality.
+
+Pitch comes from the pYIN tracker in :mod:`.midi` (30-400 Hz, 11.6 ms frames). All audio
+arguments are mono or multichannel numpy arrays with their sample rate in Hz.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .audio import resample, to_mono
+from .midi import track_pitch
+
+__all__ = [
+    "pitch_class_track",
+    "pitch_class_agreement",
+    "load_chords",
+    "chord_tone_rate",
+    "log_spectral_distance",
+    "mfcc_embedding",
+    "cosine_distance",
+    "onset_offset_ms",
+    "chroma_track",
+    "compatibility",
+    "matching_accuracy",
+]
+
+
+def pitch_class_track(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame pitch class of a bass: ``(times_s, pc)`` with pc in 0..11, -1 where unvoiced."""
+    times, f0, voiced = track_pitch(audio, sample_rate)
+    pc = np.full(len(f0), -1, dtype=np.int64)
+    ok = voiced & np.isfinite(f0)
+    midi = np.round(69 + 12 * np.log2(f0[ok] / 440.0)).astype(np.int64)
+    pc[ok] = midi % 12
+    return times, pc
+
+
+def pitch_class_agreement(reference: np.ndarray, estimate: np.ndarray, sample_rate: int) -> float:
+    """Share of the reference's voiced frames where the estimate has the same pitch class.
+
+    An unvoiced estimate frame counts as a disagreement. NaN if the reference has no voiced frame.
+    """
+    _, a = pitch_class_track(reference, sample_rate)
+    _, b = pitch_class_track(estimate, sample_rate)
+    n = min(len(a), len(b))
+    a, b = a[:n], b[:n]
+    voiced = a >= 0
+    return float(np.mean(a[voiced] == b[voiced])) if voiced.any() else float("nan")
+
+
+def load_chords(path: str | Path) -> list[dict]:
+    """A chord chart (``chords.json`` of ``groundbass data synth``): list of
+    ``{"start": s, "end": s, "chord": str, "pitch_classes": [..]}`` sorted by start."""
+    chart = json.loads(Path(path).read_text())
+    return sorted(chart, key=lambda c: c["start"])
+
+
+def chord_tone_rate(audio: np.ndarray, sample_rate: int, chords: list[dict], offset_s: float = 0.0) -> float:
+    """Share of the bass's voiced frames whose pitch class belongs to the sounding chord.
+
+    ``offset_s`` is where ``audio`` starts within the chart's time line (seconds). Frames
+    outside every chord are ignored. NaN if no voiced frame falls inside a chord.
+    """
+    times, pc = pitch_class_track(audio, sample_rate)
+    starts = np.array([c["start"] for c in chords])
+    hits = total = 0
+    for t, p in zip(times + offset_s, pc):
+        if p < 0:
+            continue
+        i = int(np.searchsorted(starts, t, side="right")) - 1
+        if i < 0 or t >= chords[i]["end"]:
+            continue
+        total += 1
+        hits += int(p in chords[i]["pitch_classes"])
+    return hits / total if total else float("nan")
+
+
+def _power_spec(x: np.ndarray, n_fft: int = 2048, hop: int = 512) -> np.ndarray:
+    import librosa
+
+    return np.abs(librosa.stft(x, n_fft=n_fft, hop_length=hop)) ** 2
+
+
+def log_spectral_distance(reference: np.ndarray, estimate: np.ndarray, sample_rate: int) -> float:
+    """Log-spectral distance in dB: mean over frames of the RMS over bins of
+    ``10 log10(P_ref / P_est)`` (2048-point STFT at 22.05 kHz, power floor 1e-10)."""
+    a = resample(to_mono(reference), sample_rate, 22050)
+    b = resample(to_mono(estimate), sample_rate, 22050)
+    n = min(len(a), len(b))
+    pa, pb = _power_spec(a[:n]) + 1e-10, _power_spec(b[:n]) + 1e-10
+    return float(np.mean(np.sqrt(np.mean((10 * np.log10(pa / pb)) ** 2, axis=0))))
+
+
+def mfcc_embedding(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Timbre embedding independent of our autoencoder: mean and std over time of 20 MFCCs
+    (librosa, 22.05 kHz, 128 mel bands up to 8 kHz), a (40,) vector."""
+    import librosa
+
+    y = resample(to_mono(audio), sample_rate, 22050)
+    m = librosa.feature.mfcc(y=y, sr=22050, n_mfcc=20, n_mels=128, fmax=8000)
+    return np.concatenate([m.mean(axis=1), m.std(axis=1)])
+
+
+def cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """``1 - cos(a, b)``."""
+    return float(1.0 - np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
+
+
+def _onsets_s(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    import librosa
+
+    y = resample(to_mono(audio), sample_rate, 22050)
+    return librosa.onset.onset_detect(y=y, sr=22050, hop_length=128, units="time", backtrack=True)
+
+
+def onset_offset_ms(bass: np.ndarray, mix: np.ndarray, sample_rate: int) -> float:
+    """Median absolute distance (ms) from each bass onset to the nearest onset of the mix.
+
+    NaN when either has no onset.
+    """
+    b, m = _onsets_s(bass, sample_rate), _onsets_s(mix, sample_rate)
+    if len(b) == 0 or len(m) == 0:
+        return float("nan")
+    idx = np.clip(np.searchsorted(m, b), 1, len(m) - 1) if len(m) > 1 else np.zeros(len(b), int)
+    near = np.minimum(np.abs(b - m[idx]), np.abs(b - m[np.maximum(idx - 1, 0)]))
+    return float(np.median(near) * 1000.0)
+
+
+def chroma_track(mix: np.ndarray, sample_rate: int, times: np.ndarray) -> np.ndarray:
+    """Chroma (12, len(times)) of a mix, sampled at ``times`` (s), each column summing to 1."""
+    import librosa
+
+    y = resample(to_mono(mix), sample_rate, 22050)
+    c = librosa.feature.chroma_stft(y=y, sr=22050, hop_length=512, n_fft=4096)
+    idx = np.clip(np.round(times * 22050 / 512).astype(int), 0, c.shape[1] - 1)
+    c = c[:, idx]
+    return c / (c.sum(axis=0, keepdims=True) + 1e-9)
+
+
+def compatibility(mix_chroma: np.ndarray, bass_pc: np.ndarray) -> float:
+    """Mix-bass compatibility: mean chroma weight of the bass's pitch class over voiced frames
+    (``mix_chroma`` (12, T) from :func:`chroma_track` on the bass's frame times)."""
+    n = min(mix_chroma.shape[1], len(bass_pc))
+    pc = bass_pc[:n]
+    voiced = pc >= 0
+    if not voiced.any():
+        return 0.0
+    return float(np.mean(mix_chroma[pc[voiced], np.nonzero(voiced)[0]]))
+
+
+def matching_accuracy(scores: np.ndarray) -> float:
+    """Top-1 accuracy of a (mixes x basses) score matrix: share of rows whose best column is
+    the diagonal (paper Fig. 3)."""
+    return float(np.mean(np.argmax(scores, axis=1) == np.arange(scores.shape[0])))
