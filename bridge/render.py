@@ -176,9 +176,12 @@ class _Progress:
         self.stage, self.t = None, time.perf_counter()
 
     def __call__(self, stage: str, done: float, total: float) -> None:
+        # a report with done > 0 closes work of its own stage; done == 0 opens the stage and
+        # closes the work of the previous one
         now = time.perf_counter()
-        if self.stage is not None:
-            self.timings[self.stage] = self.timings.get(self.stage, 0.0) + now - self.t
+        owner = stage if done > 0 and stage != "done" else self.stage
+        if owner is not None:
+            self.timings[owner] = self.timings.get(owner, 0.0) + now - self.t
         self.stage, self.t = stage, now
         if self.should_stop is not None and self.should_stop():
             raise RenderCancelled("render cancelled")
