@@ -25,4 +25,4 @@ from .cli_osc import serve as _serve, send as _send; main.add_command(_serve); m
 from .cli_data import data as _data; main.add_command(_data)  # noqa: E402
 from .cli_train import train as _train, export as _export; main.add_command(_train); main.add_command(_export)  # noqa: E402
 from .cli_generate import generate as _generate, batch as _batch; main.add_command(_generate); main.add_command(_batch)  # noqa: E402
-from .cli_eval import eval_autoencoder as _eval_ae; main.add_command(_eval_ae)  # noqa: E402
+from .cli_eval import eval_autoencoder as _eval_ae, eval_model as _eval; main.add_command(_eval_ae); main.add_command(_eval)  # noqa: E402

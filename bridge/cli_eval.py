@@ -35,3 +35,41 @@ def eval_autoencoder(ae_path, manifest, role, split, songs, seconds):
     except (CheckpointError, ManifestError, ValueError) as exc:
         raise click.ClickException(str(exc).splitlines()[0]) from None
     click.echo(json.dumps({"ae": str(ae_path), "split": split, **result}))
+
+
+@click.command("eval")
+@click.option("--data", "manifest", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Manifest of held-out songs with chord charts (groundbass data synth).")
+@click.option("--model", default="default", show_default=True, help="Bundled model name or checkpoint path.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--split", default="test", show_default=True, help="Manifest split to use ('all' for every song).")
+@click.option("--songs", type=int, default=25, show_default=True, help="Number of songs (paper Fig. 3 uses 25).")
+@click.option("--seconds", type=float, default=20.0, show_default=True, help="Excerpt per song.")
+@click.option("--steps", type=int, default=None)
+@click.option("--cfg", "cfg_w", type=float, default=None)
+@click.option("--phi", type=float, default=None)
+@click.option("--grounding", type=float, default=None)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True)
+def eval_model(manifest, model, out_dir, split, songs, seconds, steps, cfg_w, phi, grounding, seed, device):
+    """Chord-tone rate, matching, grounding, onsets and reconstruction figures -> metrics.json + report.png."""
+    from tqdm import tqdm
+
+    from groundbass.core import BassGenerator
+    from groundbass.core.data.manifest import read_manifest
+    from groundbass.core.model_eval import evaluate_generator, write_report
+
+    try:
+        gen = BassGenerator.from_pretrained(model, device=device)
+        chosen = [s for s in read_manifest(manifest) if split == "all" or s.split == split][:songs]
+        bar = tqdm(desc="eval", unit="pass")
+        result = evaluate_generator(gen, chosen, seconds=seconds, steps=steps, cfg=cfg_w, phi=phi,
+                                    grounding=grounding, seed=seed,
+                                    progress=lambda i, n: (setattr(bar, "total", n), bar.update(1)))
+        bar.close()
+        json_path, png_path = write_report(result, out_dir)
+    except (CheckpointError, ManifestError, ValueError) as exc:
+        raise click.ClickException(str(exc).splitlines()[0]) from None
+    for key, value in result["metrics"].items():
+        click.echo(f"{key:34s} {value:.4g}" if isinstance(value, float) else f"{key:34s} {value}")
+    click.echo(f"-> {json_path}, {png_path}")

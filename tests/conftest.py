@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 import torch
@@ -29,3 +30,14 @@ def tiny_config() -> ModelConfig:
         unet=UNetConfig(latent_dim=8, cond_dim=16, channels=(32, 48, 64), res_blocks=1, attn_levels=(2,),
                         heads=4, time_dim=16, dpb_hidden=16, train_frames=64),
     )
+
+
+@pytest.fixture(scope="session")
+def synth_songs(tmp_path_factory) -> Path:
+    """Three 6-second synthetic songs (real MMA + FluidSynth, TimGM6mb); returns the manifest path."""
+    from groundbass.core.data.synth import synthesize
+
+    out = tmp_path_factory.mktemp("synth_songs")
+    synthesize(out, songs=3, seconds=6, seed=3, workers=2, soundfonts=["/usr/share/sounds/sf2/TimGM6mb.sf2"],
+               holdout=0, valid_share=0.34)
+    return out / "manifest.jsonl"

@@ -36,13 +36,8 @@ def _tiny_configs():
 
 
 @pytest.fixture(scope="module")
-def songs(tmp_path_factory) -> Path:
-    from groundbass.core.data.synth import synthesize
-
-    out = tmp_path_factory.mktemp("songs")
-    synthesize(out, songs=3, seconds=6, seed=3, workers=2, soundfonts=["/usr/share/sounds/sf2/TimGM6mb.sf2"],
-               holdout=0, valid_share=0.34)
-    return out / "manifest.jsonl"
+def songs(synth_songs) -> Path:
+    return synth_songs
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,202 @@
+"""``groundbass eval``: the paper's measurements for a whole generator on held-out songs.
+
+For N held-out songs (with chord charts, e.g. from ``groundbass data synth``), an excerpt of
+each song's non-bass stems is the mix; the generator makes a bass for it. Measured:
+
+- chord-tone rate of the generated bass, with the true bass (ceiling) and the bass
+  generated for a *different* mix (floor: song i is scored with the bass of song i+1);
+- pitch-class agreement of the generated bass with the true bass;
+- matching accuracy (paper Fig. 3): compatibility of every (mix, bass) pair = mean mix
+  chroma weight at the bass's pitch classes; top-1 accuracy of the diagonal (chance 1/N);
+- grounding (paper Table 1): MFCC-statistics embedding distance (cosine and Euclidean)
+  between a style reference (the true bass of another song) and basses generated with and
+  without grounding (same mix, same seed);
+- onset alignment: median |bass onset - nearest mix onset| in ms;
+- bass autoencoder reconstruction (pitch-class agreement, MSSD, LSD) on the true basses.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .audio import level_gain
+from .data.manifest import Song
+from .evaluation import evaluate_autoencoder, read_song_part
+from .metrics import (
+    chord_tone_rate,
+    chroma_track,
+    compatibility,
+    cosine_distance,
+    load_chords,
+    matching_accuracy,
+    mfcc_embedding,
+    onset_offset_ms,
+    pitch_class_agreement,
+    pitch_class_track,
+)
+from .pipeline import BassGenerator
+
+log = logging.getLogger(__name__)
+
+__all__ = ["evaluate_generator", "write_report"]
+
+
+def _mean(values: list[float]) -> float:
+    vals = [v for v in values if not math.isnan(v)]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float = 20.0, steps: int | None = None,
+                       cfg: float | None = None, phi: float | None = None, grounding: float | None = None,
+                       seed: int = 0, progress: Callable[[int, int], None] | None = None) -> dict:
+    """Run every measurement on ``songs`` (each needs a chord chart). Returns a JSON-safe dict:
+    ``metrics`` (the figures), ``per_song`` and ``matching_matrix`` (N x N scores)."""
+    songs = [s for s in songs if s.chords is not None]
+    if len(songs) < 2:
+        raise ValueError("eval needs at least two held-out songs with chord charts")
+    n, rate = len(songs), gen.sample_rate
+    mixes, trues, gens, starts = [], [], [], []
+    kw = dict(steps=steps, cfg=cfg, phi=phi)
+    for i, song in enumerate(songs):
+        length = min(seconds, song.seconds)
+        start = max(0.0, (song.seconds - length) / 2)
+        mix = read_song_part(song, "mix", rate, start, length)
+        true = read_song_part(song, "bass", rate, start, length)
+        g = level_gain(mix, gen.config.mix_rms_db)  # true bass at the level the model would use
+        mixes.append(mix * g)
+        trues.append(true * g)
+        starts.append(start)
+        gens.append(gen.generate(mix * g, rate, seed=seed + i, grounding=0.0, **kw))
+        if progress:
+            progress(i + 1, 2 * n)
+    charts = [load_chords(s.chords) for s in songs]
+    per_song = []
+    for i, song in enumerate(songs):
+        other = (i + 1) % n
+        per_song.append({
+            "song": song.song,
+            "group": song.group,
+            "chord_tone_rate": chord_tone_rate(gens[i], rate, charts[i], starts[i]),
+            "chord_tone_rate_true": chord_tone_rate(trues[i], rate, charts[i], starts[i]),
+            "chord_tone_rate_other_mix": chord_tone_rate(gens[other][: len(mixes[i])], rate, charts[i], starts[i]),
+            "pitch_class_agreement": pitch_class_agreement(trues[i], gens[i], rate),
+            "onset_ms": onset_offset_ms(gens[i], mixes[i], rate),
+            "onset_ms_true": onset_offset_ms(trues[i], mixes[i], rate),
+        })
+
+    scores = np.zeros((n, n))
+    tracks = [pitch_class_track(b, rate) for b in gens]
+    for i in range(n):
+        for j in range(n):
+            times, pc = tracks[j]
+            scores[i, j] = compatibility(chroma_track(mixes[i], rate, times), pc)
+
+    cos_g, cos_n, euc_g, euc_n = [], [], [], []
+    for i, song in enumerate(songs):
+        ref = trues[(i + 2) % n if n > 2 else (i + 1) % n]
+        grounded = gen.generate(mixes[i], rate, style=ref, seed=seed + i,
+                                grounding=1.0 if grounding is None else grounding, **kw)
+        e_ref, e_g, e_n = mfcc_embedding(ref, rate), mfcc_embedding(grounded, rate), mfcc_embedding(gens[i], rate)
+        cos_g.append(cosine_distance(e_ref, e_g))
+        cos_n.append(cosine_distance(e_ref, e_n))
+        euc_g.append(float(np.linalg.norm(e_ref - e_g) / np.linalg.norm(e_ref)))
+        euc_n.append(float(np.linalg.norm(e_ref - e_n) / np.linalg.norm(e_ref)))
+        if progress:
+            progress(n + i + 1, 2 * n)
+
+    ae = evaluate_autoencoder(gen.bass_ae, songs, "bass", seconds=min(seconds, 10.0))
+    col = lambda k: _mean([p[k] for p in per_song])  # noqa: E731
+    metrics = {
+        "songs": n,
+        "chord_tone_rate": col("chord_tone_rate"),
+        "chord_tone_rate_true_bass": col("chord_tone_rate_true"),
+        "chord_tone_rate_other_mix": col("chord_tone_rate_other_mix"),
+        "pitch_class_agreement": col("pitch_class_agreement"),
+        "matching_accuracy": matching_accuracy(scores),
+        "matching_chance": 1.0 / n,
+        "grounding_cosine_grounded": _mean(cos_g),
+        "grounding_cosine_not_grounded": _mean(cos_n),
+        "grounding_euclidean_grounded": _mean(euc_g),
+        "grounding_euclidean_not_grounded": _mean(euc_n),
+        "onset_offset_ms": col("onset_ms"),
+        "onset_offset_ms_true_bass": col("onset_ms_true"),
+        "bass_ae_pitch_class_agreement": ae.get("pitch_class_agreement", float("nan")),
+        "bass_ae_mssd": ae["mssd"],
+        "bass_ae_lsd_db": ae["lsd_db"],
+    }
+    g, u = metrics["grounding_cosine_grounded"], metrics["grounding_cosine_not_grounded"]
+    metrics["grounding_cosine_reduction"] = float(1 - g / u) if u > 0 else float("nan")
+    return {"metrics": metrics, "per_song": per_song, "matching_matrix": scores.round(5).tolist(),
+            "settings": {"seconds": seconds, "steps": steps, "cfg": cfg, "phi": phi, "grounding": grounding,
+                         "seed": seed, "model_id": gen.model_id, "embedding": "MFCC-20 mean+std (librosa)"}}
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def write_report(result: dict, out_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``metrics.json`` and ``report.png`` (bars per metric with baselines, and the
+    matching matrix) into ``out_dir``; returns both paths."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = out / "metrics.json"
+    _atomic_write(json_path, (json.dumps(result, indent=1, default=float) + "\n").encode())
+
+    m = result["metrics"]
+    fig, axes = plt.subplots(2, 3, figsize=(14, 8))
+    fig.suptitle(f"groundbass eval — {result['settings']['model_id']} — {m['songs']} held-out songs", fontsize=13)
+
+    def bars(ax, title, labels, values, ylabel, colors=None):
+        vals = [0.0 if (v is None or math.isnan(v)) else v for v in values]
+        ax.bar(labels, vals, color=colors or ["#3a6ea5", "#8fb339", "#c94c4c"][: len(vals)])
+        for x, v in enumerate(values):
+            ax.text(x, (0 if math.isnan(v) else v), "n/a" if math.isnan(v) else f"{v:.2f}", ha="center", va="bottom")
+        ax.set_title(title)
+        ax.set_ylabel(ylabel)
+
+    bars(axes[0, 0], "Chord-tone rate", ["generated", "true bass", "other mix's bass"],
+         [m["chord_tone_rate"], m["chord_tone_rate_true_bass"], m["chord_tone_rate_other_mix"]], "share of voiced frames")
+    bars(axes[0, 1], "Pitch classes", ["gen vs true", "AE recon vs true"],
+         [m["pitch_class_agreement"], m["bass_ae_pitch_class_agreement"]], "agreement")
+    bars(axes[0, 2], "Matching (Fig. 3)", ["top-1 accuracy", "chance"], [m["matching_accuracy"], m["matching_chance"]],
+         "accuracy")
+    bars(axes[1, 0], "Grounding (Table 1): cosine distance", ["grounded", "not grounded"],
+         [m["grounding_cosine_grounded"], m["grounding_cosine_not_grounded"]], "distance to style reference")
+    bars(axes[1, 1], "Onset alignment", ["generated", "true bass"], [m["onset_offset_ms"], m["onset_offset_ms_true_bass"]],
+         "median offset (ms)")
+    mat = np.array(result["matching_matrix"])
+    soft = np.exp((mat - mat.max(axis=1, keepdims=True)) / max(mat.std(), 1e-6))
+    soft /= soft.sum(axis=1, keepdims=True)
+    im = axes[1, 2].imshow(soft, cmap="viridis")
+    axes[1, 2].set_title("Mix (row) x generated bass (column)")
+    axes[1, 2].set_xticks(range(len(mat)))
+    axes[1, 2].set_yticks(range(len(mat)))
+    axes[1, 2].set_xlabel("bass")
+    axes[1, 2].set_ylabel("mix")
+    fig.colorbar(im, ax=axes[1, 2], fraction=0.046)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    png_path = out / "report.png"
+    _atomic_write(png_path, buf.getvalue())
+    return json_path, png_path

@@ -1,0 +1,82 @@
+"""`groundbass eval` and the metrics it is built from."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from groundbass.bridge.cli import main
+from groundbass.core import BassGenerator
+from groundbass.core.metrics import (
+    chord_tone_rate,
+    compatibility,
+    cosine_distance,
+    matching_accuracy,
+    pitch_class_agreement,
+    pitch_class_track,
+)
+
+SR = 22050
+
+
+def _saw(freqs: list[float], note_s: float = 0.5) -> np.ndarray:
+    out = []
+    for f in freqs:
+        t = np.arange(int(note_s * SR)) / SR
+        out.append(0.3 * (2 * ((t * f) % 1.0) - 1) * np.minimum(1, np.arange(len(t)) / 200))
+    return np.concatenate(out).astype(np.float32)
+
+
+def test_pitch_class_track_and_agreement():
+    a = _saw([55.0, 82.41, 110.0])  # A1, E2, A2
+    _, pc = pitch_class_track(a, SR)
+    voiced = pc[pc >= 0]
+    assert set(np.unique(voiced)) <= {9, 4}
+    assert pitch_class_agreement(a, a, SR) == 1.0
+    semitone_up = _saw([58.27, 87.31, 116.54])
+    assert pitch_class_agreement(a, semitone_up, SR) < 0.1
+
+
+def test_chord_tone_rate_known_answer():
+    bass = _saw([55.0, 55.0, 61.74, 61.74])  # A for 1 s, then B for 1 s
+    chords = [{"start": 0.0, "end": 1.0, "chord": "Am", "pitch_classes": [9, 0, 4]},
+              {"start": 1.0, "end": 2.0, "chord": "C", "pitch_classes": [0, 4, 7]}]
+    rate = chord_tone_rate(bass, SR, chords)
+    assert 0.35 < rate < 0.65  # A fits Am; B does not fit C
+
+
+def test_compatibility_and_matching():
+    chroma = np.zeros((12, 4))
+    chroma[9] = 1.0
+    assert compatibility(chroma, np.array([9, 9, -1, 9])) == 1.0
+    assert compatibility(chroma, np.array([2, 2, 2, 2])) == 0.0
+    assert matching_accuracy(np.eye(3)) == 1.0
+    assert matching_accuracy(np.ones((3, 3)) - np.eye(3)) == 0.0
+    assert cosine_distance(np.array([1.0, 0]), np.array([0, 2.0])) == pytest.approx(1.0)
+
+
+def test_eval_command_writes_metrics_and_png(synth_songs, tmp_path):
+    model = BassGenerator.from_preset("small", seed=0, device="cpu").save(tmp_path / "m.safetensors")
+    out = tmp_path / "report"
+    res = CliRunner().invoke(main, ["eval", "--data", str(synth_songs), "--model", str(model), "--out", str(out),
+                                    "--split", "all", "--songs", "2", "--seconds", "3", "--steps", "2",
+                                    "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    m = metrics["metrics"]
+    assert m["songs"] == 2 and m["matching_chance"] == 0.5
+    assert 0.0 <= m["chord_tone_rate_true_bass"] <= 1.0
+    assert len(metrics["matching_matrix"]) == 2
+    png = (out / "report.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_eval_command_bad_manifest(tmp_path):
+    bad = tmp_path / "m.jsonl"
+    bad.write_text("nope\n")
+    res = CliRunner().invoke(main, ["eval", "--data", str(bad), "--model", "default", "--out", str(tmp_path / "r")])
+    assert res.exit_code != 0
+    assert "Traceback" not in res.output
