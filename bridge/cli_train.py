@@ -65,14 +65,15 @@ def train() -> None:
 def train_autoencoder_cmd(role, manifest, warmup_steps, mssd_log, phase, steps, batch_size, lr, ckpt_every, valid_every, seed,
                           device, precision, resume, preset_name, out_dir, quiet):
     """Train a spectrogram autoencoder on the mix or the bass stems of a manifest."""
-    from groundbass.core.train.autoencoder_train import options_from, train_autoencoder
+    from groundbass.core.train.autoencoder_train import AETrainOptions, train_autoencoder
+    from groundbass.core.train.common import with_overrides
 
     cfg = preset(preset_name)
     ae_cfg = cfg.bass_ae if role == "bass" else cfg.mix_ae
     if phase is not None:
         ae_cfg = dataclasses.replace(ae_cfg, phase=phase)
     weights = AELossWeights(mssd_log=mssd_log) if mssd_log is not None else None
-    opts = options_from(role=role, steps=steps, batch_size=batch_size, lr=lr, critic_lr=lr,
+    opts = with_overrides(AETrainOptions(), role=role, steps=steps, batch_size=batch_size, lr=lr, critic_lr=lr,
                         ckpt_every=ckpt_every, valid_every=valid_every, seed=seed, precision=precision,
                         warmup_steps=warmup_steps, weights=weights)
     try:
@@ -98,8 +99,8 @@ def train_diffusion_cmd(manifest, mix_ae, bass_ae, cache, mixes_per_song, crop_f
                         ckpt_every, valid_every, seed, device, precision, resume, preset_name, out_dir, quiet):
     """Train the latent diffusion U-Net on (mix, bass) latents of a manifest."""
     from groundbass.core.train.autoencoder_train import load_autoencoder
-    from groundbass.core.train.common import setup_distributed
-    from groundbass.core.train.diffusion_train import options_from, train_diffusion
+    from groundbass.core.train.common import setup_distributed, with_overrides
+    from groundbass.core.train.diffusion_train import DiffusionTrainOptions, train_diffusion
     from groundbass.core.train.latent_cache import build_latent_cache
 
     cfg = preset(preset_name)
@@ -118,7 +119,7 @@ def train_diffusion_cmd(manifest, mix_ae, bass_ae, cache, mixes_per_song, crop_f
         mix_dim = load_autoencoder(mix_ae, with_decoder=False).latent_dim
         bass_dim = load_autoencoder(bass_ae, with_decoder=False).latent_dim
         ucfg = dataclasses.replace(cfg.unet, latent_dim=bass_dim, cond_dim=mix_dim)
-        opts = options_from(steps=steps, batch_size=batch_size, lr=lr, ckpt_every=ckpt_every,
+        opts = with_overrides(DiffusionTrainOptions(), steps=steps, batch_size=batch_size, lr=lr, ckpt_every=ckpt_every,
                             valid_every=valid_every, seed=seed, precision=precision, crop_frames=crop_frames)
         result = train_diffusion(cache, out_dir, config=ucfg, options=opts, resume=resume, device=device,
                                  quiet=quiet)
@@ -141,10 +142,10 @@ def train_diffusion_cmd(manifest, mix_ae, bass_ae, cache, mixes_per_song, crop_f
 @click.option("--grounding", type=float, default=None, help="Default grounding strength.")
 def export(mix_ae, bass_ae, diffusion, out, name, dtype, steps, cfg_w, phi, grounding):
     """Combine trained parts into one model file for BassGenerator.from_pretrained."""
+    from groundbass.core.train.common import with_overrides
     from groundbass.core.train.export import export_generator
 
-    given = dict(steps=steps, cfg=cfg_w, phi=phi, grounding=grounding)
-    sampling = dataclasses.replace(SamplingConfig(), **{k: v for k, v in given.items() if v is not None})
+    sampling = with_overrides(SamplingConfig(), steps=steps, cfg=cfg_w, phi=phi, grounding=grounding)
     try:
         path = export_generator(mix_ae, bass_ae, diffusion, out, name=name, sampling=sampling,
                                 dtype=torch.float16 if dtype == "fp16" else torch.float32)

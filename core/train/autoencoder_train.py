@@ -10,8 +10,6 @@ bit for bit) and ``autoencoder.safetensors`` (the model alone, loadable by
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
@@ -28,8 +26,8 @@ from ..config import AutoencoderConfig, CriticConfig, config_from_dict, config_t
 from ..critics import Critics
 from ..data.pairs import StemCrops
 from ..spectral import multiscale_spectral_distance
-from .common import (DistContext, TrainLogger, interrupt_guard, load_state, save_state, setup_distributed,
-                     step_generator, unwrap)
+from .common import (DistContext, TrainLogger, autocast_for, interrupt_guard, load_state, save_state,
+                     setup_distributed, step_generator, unwrap)
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +56,6 @@ class AETrainOptions:
     level_db: tuple[float, float] | None = (-32.0, -12.0)  # each crop scaled to a random RMS (dBFS) in this range
     weights: AELossWeights = field(default_factory=AELossWeights)
 
-
-def _autocast(ctx: DistContext, precision: str):
-    use_bf16 = precision == "bf16" or (precision == "auto" and ctx.device.type == "cuda")
-    if use_bf16:
-        return torch.autocast(ctx.device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def _set_level(wave: torch.Tensor, level_db: tuple[float, float] | None, gen: torch.Generator) -> torch.Tensor:
@@ -173,7 +165,7 @@ def train_autoencoder(manifest: str | Path, out_dir: str | Path, *, config: Auto
                 wave = train.batch(data_step * ctx.world + ctx.rank, options.batch_size)[options.role][:, 0]
                 wave = _set_level(wave, options.level_db, step_generator(options.seed, data_step, ctx.rank, 2)).to(ctx.device)
                 adversarial = step >= options.warmup_steps and options.weights.adv > 0
-                with _autocast(ctx, options.precision):
+                with autocast_for(ctx, options.precision):
                     loss, parts, rec = autoencoder_generator_loss(model, crit if adversarial else None, wave,
                                                                   options.weights)
                 if not math.isfinite(parts["total"]):
@@ -183,7 +175,7 @@ def train_autoencoder(manifest: str | Path, out_dir: str | Path, *, config: Auto
                 torch.nn.utils.clip_grad_norm_(ae.parameters(), options.grad_clip)
                 opt_g.step()
                 if adversarial:
-                    with _autocast(ctx, options.precision):
+                    with autocast_for(ctx, options.precision):
                         c_loss, c_parts = autoencoder_critic_loss(crit, rec.wave, rec.wave_hat)
                     opt_c.zero_grad(set_to_none=True)
                     c_loss.backward()
@@ -205,8 +197,3 @@ def train_autoencoder(manifest: str | Path, out_dir: str | Path, *, config: Auto
         logger.close()
     ctx.barrier()
     return {**last, "step": float(step)}
-
-
-def options_from(**kwargs) -> AETrainOptions:
-    """Build :class:`AETrainOptions` from keyword arguments, ignoring ``None`` values."""
-    return dataclasses.replace(AETrainOptions(), **{k: v for k, v in kwargs.items() if v is not None})

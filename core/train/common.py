@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import logging
 import math
 import os
@@ -27,7 +28,7 @@ from torch import nn
 log = logging.getLogger(__name__)
 
 __all__ = ["DistContext", "setup_distributed", "EMA", "step_generator", "save_state", "load_state",
-           "TrainLogger", "unwrap", "interrupt_guard"]
+           "TrainLogger", "unwrap", "interrupt_guard", "autocast_for", "with_overrides"]
 
 
 @dataclass
@@ -83,6 +84,18 @@ def setup_distributed(device: str = "auto") -> DistContext:
     if world > 1 and not dist.is_initialized():
         dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
     return DistContext(rank=rank, world=world, local_rank=local, device=dev)
+
+
+def autocast_for(ctx: DistContext, precision: str):
+    """bf16 autocast when ``precision`` is "bf16", or "auto" on CUDA; otherwise a no-op context."""
+    if precision == "bf16" or (precision == "auto" and ctx.device.type == "cuda"):
+        return torch.autocast(ctx.device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def with_overrides(options, **kwargs):
+    """A copy of the options dataclass ``options`` with every non-None keyword applied."""
+    return dataclasses.replace(options, **{k: v for k, v in kwargs.items() if v is not None})
 
 
 def unwrap(model: nn.Module) -> nn.Module:

@@ -9,8 +9,6 @@ and raw U-Net weights, the U-Net config and the latent statistics).
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import logging
 import math
 from dataclasses import dataclass
@@ -24,7 +22,8 @@ from ..checkpoint import save_checkpoint
 from ..config import UNetConfig, config_to_dict
 from ..diffusion import v_loss
 from ..unet import UNet1d
-from .common import EMA, DistContext, TrainLogger, interrupt_guard, load_state, save_state, setup_distributed, step_generator
+from .common import (EMA, DistContext, TrainLogger, autocast_for, interrupt_guard, load_state, save_state,
+                     setup_distributed, step_generator)
 from .latent_cache import LatentCache
 
 log = logging.getLogger(__name__)
@@ -54,11 +53,6 @@ class DiffusionTrainOptions:
     overfit: bool = False  # always train on step 0's batch (a debugging check that the loop can learn)
 
 
-def _autocast(ctx: DistContext, precision: str):
-    if precision == "bf16" or (precision == "auto" and ctx.device.type == "cuda"):
-        return torch.autocast(ctx.device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
 
 @torch.no_grad()
 def _validate(net: torch.nn.Module, valid: LatentCache, opts: DiffusionTrainOptions, frames: int,
@@ -66,7 +60,7 @@ def _validate(net: torch.nn.Module, valid: LatentCache, opts: DiffusionTrainOpti
     total = 0.0
     for i in range(opts.valid_batches):
         mix, bass = valid.batch(12345, i, 0, opts.batch_size, frames)
-        with _autocast(ctx, opts.precision):
+        with autocast_for(ctx, opts.precision):
             loss = v_loss(net, bass.to(ctx.device), mix.to(ctx.device), 0.0, step_generator(777, i, 0))
         total += loss.item()
     return total / max(1, opts.valid_batches)
@@ -137,7 +131,7 @@ def train_diffusion(cache_dir: str | Path, out_dir: str | Path, *, config: UNetC
                 mix, bass = train.batch(options.seed, 0 if options.overfit else step, ctx.rank, options.batch_size, frames)
                 for group in opt.param_groups:
                     group["lr"] = options.lr * min(1.0, (step + 1) / max(1, options.warmup_steps))
-                with _autocast(ctx, options.precision):
+                with autocast_for(ctx, options.precision):
                     loss = v_loss(model, bass.to(ctx.device), mix.to(ctx.device), options.cond_dropout,
                                   step_generator(options.seed, 0 if options.overfit else step, ctx.rank, stream=1))
                 if not math.isfinite(loss.item()):
@@ -161,8 +155,3 @@ def train_diffusion(cache_dir: str | Path, out_dir: str | Path, *, config: UNetC
         logger.close()
     ctx.barrier()
     return {**last, "step": float(step)}
-
-
-def options_from(**kwargs) -> DiffusionTrainOptions:
-    """Build :class:`DiffusionTrainOptions` from keyword arguments, ignoring ``None`` values."""
-    return dataclasses.replace(DiffusionTrainOptions(), **{k: v for k, v in kwargs.items() if v is not None})
