@@ -59,10 +59,12 @@ def train() -> None:
 @click.option("--warmup-steps", type=int, default=None, help="Steps with the adversarial term off.")
 @click.option("--mssd-log", type=float, default=None,
               help="Weight of the log-power multi-scale spectral distance (not in the paper; default 0).")
+@click.option("--phase-loss", type=float, default=None,
+              help="Weight of the magnitude-weighted phase / instantaneous-frequency loss (not in the paper).")
 @click.option("--phase", type=click.Choice(["direct", "if"]), default=None,
               help="Decoder phase output: direct, or instantaneous frequency (default: the preset's).")
 @_common
-def train_autoencoder_cmd(role, manifest, warmup_steps, mssd_log, phase, steps, batch_size, lr, ckpt_every, valid_every, seed,
+def train_autoencoder_cmd(role, manifest, warmup_steps, mssd_log, phase_loss, phase, steps, batch_size, lr, ckpt_every, valid_every, seed,
                           device, precision, resume, preset_name, out_dir, quiet):
     """Train a spectrogram autoencoder on the mix or the bass stems of a manifest."""
     from groundbass.core.train.autoencoder_train import AETrainOptions, train_autoencoder
@@ -72,7 +74,7 @@ def train_autoencoder_cmd(role, manifest, warmup_steps, mssd_log, phase, steps, 
     ae_cfg = cfg.bass_ae if role == "bass" else cfg.mix_ae
     if phase is not None:
         ae_cfg = dataclasses.replace(ae_cfg, phase=phase)
-    weights = AELossWeights(mssd_log=mssd_log) if mssd_log is not None else None
+    weights = with_overrides(AELossWeights(), mssd_log=mssd_log, phase=phase_loss)
     opts = with_overrides(AETrainOptions(), role=role, steps=steps, batch_size=batch_size, lr=lr, critic_lr=lr,
                         ckpt_every=ckpt_every, valid_every=valid_every, seed=seed, precision=precision,
                         warmup_steps=warmup_steps, weights=weights)

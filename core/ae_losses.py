@@ -16,7 +16,7 @@ from .autoencoder import Reconstruction, SpectrogramAutoencoder
 from .critics import Critics, critic_hinge_loss, generator_adversarial_loss
 from .spectral import MSSD_HOPS, multiscale_log_spectral_distance, multiscale_spectral_distance
 
-__all__ = ["AELossWeights", "autoencoder_generator_loss", "autoencoder_critic_loss"]
+__all__ = ["AELossWeights", "autoencoder_generator_loss", "autoencoder_critic_loss", "phase_loss"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,25 @@ class AELossWeights:
     mssd: float = 0.002
     mssd_hops: tuple[int, ...] = MSSD_HOPS
     mssd_log: float = 0.0  # weight of the log-power multi-scale distance (an addition; 0 = the paper)
+    phase: float = 0.0  # weight of the magnitude-weighted phase loss (an addition; 0 = the paper)
+
+
+def phase_loss(rec: Reconstruction) -> torch.Tensor:
+    """Magnitude-weighted phase error ``sum w (1 - cos(err)) / sum w``, a scalar in [0, 2].
+
+    IF decoders are compared on the per-hop phase advance (instantaneous frequency),
+    direct decoders on the phase itself; ``w`` is the input's magnitude, so the loss
+    follows the partials that carry pitch and ignores the phase of silence.
+    """
+    true_phase = torch.angle(rec.spec)
+    mag = rec.spec.abs()
+    if rec.advance_hat is not None:
+        err = rec.advance_hat[..., 1:] - (true_phase[..., 1:] - true_phase[..., :-1])
+        w = mag[..., 1:]
+    else:
+        err = rec.phase_hat - true_phase
+        w = mag
+    return (w * (1.0 - torch.cos(err))).sum() / w.sum().clamp_min(1e-8)
 
 
 def autoencoder_generator_loss(
@@ -39,7 +58,7 @@ def autoencoder_generator_loss(
     """Generator loss for a batch of waveforms (B, samples).
 
     Returns ``(loss, parts, reconstruction)``: the scalar loss to back-propagate, the
-    float value of each term (``rec``, ``mssd``, ``mssd_log`` when weighted, ``adv``, ``total``), and the
+    float value of each term (``rec``, ``mssd``, ``mssd_log`` / ``phase`` when weighted, ``adv``, ``total``), and the
     reconstruction (whose ``wave_hat`` the critic step reuses, detached). With
     ``critics=None`` (or ``weights.adv == 0``) the adversarial term is left out (warm-up).
     """
@@ -52,6 +71,10 @@ def autoencoder_generator_loss(
         l_log = multiscale_log_spectral_distance(rec.wave, rec.wave_hat, weights.mssd_hops)
         loss = loss + weights.mssd_log * l_log
         parts["mssd_log"] = l_log.item()
+    if weights.phase > 0:
+        l_phase = phase_loss(rec)
+        loss = loss + weights.phase * l_phase
+        parts["phase"] = l_phase.item()
     if critics is not None and weights.adv > 0:
         l_adv = generator_adversarial_loss(critics(rec.wave_hat))
         loss = loss + weights.adv * l_adv

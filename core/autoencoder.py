@@ -72,7 +72,9 @@ class Reconstruction:
 
     ``logpow``: input log power (B, bins, frames); ``logpow_hat``: the decoder's log-power
     output; ``wave``: input waveform padded to a multiple of ``ratio`` (B, samples);
-    ``wave_hat``: the iSTFT reconstruction, same length; ``latent``: (B, latent_dim, frames).
+    ``wave_hat``: the iSTFT reconstruction, same length; ``latent``: (B, latent_dim, frames);
+    ``spec``: the input's complex spectrogram; ``phase_hat``: the decoded phase (radians);
+    ``advance_hat``: the decoded per-hop phase advance (IF mode only, else None).
     """
 
     logpow: torch.Tensor
@@ -80,6 +82,9 @@ class Reconstruction:
     wave: torch.Tensor
     wave_hat: torch.Tensor
     latent: torch.Tensor
+    spec: torch.Tensor | None = None
+    phase_hat: torch.Tensor | None = None
+    advance_hat: torch.Tensor | None = None
 
 
 class SpectrogramAutoencoder(nn.Module):
@@ -135,30 +140,36 @@ class SpectrogramAutoencoder(nn.Module):
         centre = (2 * math.pi * c.hop / c.n_fft) * k
         return centre[None, :, None] + math.pi * torch.tanh(raw.double())
 
-    def decode_spectrogram(self, latent: torch.Tensor, phase_start: torch.Tensor | None = None,
-                           anchor: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-        """Latent -> (log power (B, bins, frames), complex spectrogram (B, bins, frames)).
-
-        IF mode only: the integrated phase is shifted so that frame ``anchor`` has phase
-        ``phase_start + advance[anchor]`` (B, bins) — how chunked decoding continues the
-        phase of the previous chunk. By default frame 0's phase is its own advance.
-        """
+    def _decoder_out(self, latent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The decoder's log power (B, bins, frames) and raw phase channels."""
         if self.decoder is None:
             raise RuntimeError("this autoencoder was loaded without its decoder (encode-only)")
         out = self.decoder(latent).float()
         n = self.cfg.n_bins
-        logpow = out[:, :n]
-        mag = torch.exp(0.5 * logpow.clamp(max=30.0))
+        return out[:, :n], out[:, n:]
+
+    def _phase(self, raw: torch.Tensor, phase_start: torch.Tensor | None = None, anchor: int = 0) -> torch.Tensor:
+        """Phase in radians (B, bins, frames) from the raw phase channels."""
+        n = self.cfg.n_bins
         if self.cfg.phase == "direct":
-            px, py = out[:, n : 2 * n], out[:, 2 * n :]
-            norm = torch.sqrt(px.square() + py.square() + 1e-8)
-            return logpow, torch.complex(mag * px / norm, mag * py / norm)
-        phase = torch.cumsum(self.phase_advance(out[:, n:]), dim=-1)
+            return torch.atan2(raw[:, n:], raw[:, :n])
+        phase = torch.cumsum(self.phase_advance(raw), dim=-1)
         if phase_start is not None:
             before = phase[..., anchor - 1] if anchor > 0 else torch.zeros_like(phase[..., 0])
             phase = phase + (phase_start.double() - before)[..., None]
-        phase = torch.remainder(phase, 2 * math.pi).float()
-        return logpow, torch.polar(mag, phase)
+        return torch.remainder(phase, 2 * math.pi).float()
+
+    def decode_spectrogram(self, latent: torch.Tensor, phase_start: torch.Tensor | None = None,
+                           anchor: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latent -> (log power (B, bins, frames), complex spectrogram (B, bins, frames)).
+
+        IF mode only: the integrated phase is shifted so that frame ``anchor - 1`` has phase
+        ``phase_start`` (B, bins) — how chunked decoding continues the phase of the previous
+        chunk. By default the phase is 0 before frame 0.
+        """
+        logpow, raw = self._decoder_out(latent)
+        mag = torch.exp(0.5 * logpow.clamp(max=30.0))
+        return logpow, torch.polar(mag, self._phase(raw, phase_start, anchor))
 
     def decode(self, latent: torch.Tensor, length: int | None = None) -> torch.Tensor:
         """Latent (B, latent_dim, T) -> waveform (B, T * ratio), cropped to ``length`` if given."""
@@ -171,12 +182,17 @@ class SpectrogramAutoencoder(nn.Module):
 
     def reconstruct(self, wave: torch.Tensor) -> Reconstruction:
         """Full pass for training: encode, decode, iSTFT. ``wave`` is (B, samples)."""
+        c = self.cfg
         wave = self._pad(wave)
-        logpow = self.log_spectrogram(wave)
+        spec = stft(wave, c.n_fft, c.hop)
+        logpow = log_power(spec, c.eps)
         latent = self.encoder(logpow)
-        logpow_hat, spec = self.decode_spectrogram(latent)
-        wave_hat = istft(spec, self.cfg.n_fft, self.cfg.hop, length=wave.shape[-1])
-        return Reconstruction(logpow, logpow_hat, wave, wave_hat, latent)
+        logpow_hat, raw = self._decoder_out(latent)
+        phase_hat = self._phase(raw)
+        spec_hat = torch.polar(torch.exp(0.5 * logpow_hat.clamp(max=30.0)), phase_hat)
+        wave_hat = istft(spec_hat, c.n_fft, c.hop, length=wave.shape[-1])
+        advance = self.phase_advance(raw).float() if c.phase == "if" else None
+        return Reconstruction(logpow, logpow_hat, wave, wave_hat, latent, spec, phase_hat, advance)
 
     # ------------------------------------------------------------- bounded-memory inference
 

@@ -77,3 +77,22 @@ def test_if_phase_decoder_makes_steady_partials_from_constant_output(tiny_config
     adv = ae.phase_advance(raw)
     k = 10
     assert torch.allclose(adv[0, k], torch.full((40,), 2 * math.pi * k * cfg.hop / cfg.n_fft, dtype=torch.float64))
+
+
+def test_phase_loss_zero_for_true_phase_and_two_for_opposite():
+    from groundbass.core.ae_losses import phase_loss
+    from groundbass.core.autoencoder import Reconstruction
+    from groundbass.core.spectral import stft
+
+    x = torch.randn(1, 4096)
+    spec = stft(x, 512, 128)
+    true = torch.angle(spec)
+    adv = torch.zeros_like(true)
+    adv[..., 1:] = true[..., 1:] - true[..., :-1]
+    dummy = torch.zeros(1)
+    rec = Reconstruction(dummy, dummy, dummy, dummy, dummy, spec, None, adv)
+    assert phase_loss(rec).item() < 1e-5
+    rec.advance_hat = adv + math.pi
+    assert abs(phase_loss(rec).item() - 2.0) < 1e-4
+    direct = Reconstruction(dummy, dummy, dummy, dummy, dummy, spec, true, None)
+    assert phase_loss(direct).item() < 1e-5
