@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+from groundbass.core.atomic import atomic_path
 
 __all__ = ["AUDIO_EXTENSIONS", "AudioFileError", "AudioData", "read_audio", "write_audio_atomic",
            "subtype_for", "bit_depth_of", "sha256_file"]
@@ -144,23 +145,15 @@ def write_audio_atomic(path: Path, samples: np.ndarray, sample_rate: int, fmt: s
     ``path`` (so ``path`` is either absent or complete). Raises :class:`AudioFileError` naming
     the file (directory not writable, disk full ...); the temporary file is always removed."""
     path = Path(path)
+    if not os.access(path.parent, os.W_OK) or not path.parent.is_dir():
+        raise AudioFileError(f"{path.parent}: cannot write to the output folder")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        with atomic_path(path, ".part", fsync=True) as tmp:
+            sf.write(str(tmp), samples, sample_rate, format=fmt.upper(), subtype=subtype)
     except OSError as exc:
-        raise AudioFileError(f"{path.parent}: cannot write to the output folder ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            sf.write(fh, samples, sample_rate, format=fmt.upper(), subtype=subtype)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise AudioFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
-        if isinstance(exc, (sf.LibsndfileError, RuntimeError)):
-            raise AudioFileError(f"{path}: cannot write ({str(exc).splitlines()[0]})") from None
-        raise
+        raise AudioFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise AudioFileError(f"{path}: cannot write ({str(exc).splitlines()[0]})") from None
     return path
 
 

@@ -1,7 +1,7 @@
 """The ``groundbass`` command line: a click group whose commands are thin layers over
 importable functions (groundbass.core and groundbass.bridge modules).
 
-Commands live in their own modules and are registered below.
+Each command lives in a module of its own (``cli_*.py``) and is registered here.
 """
 
 from __future__ import annotations
@@ -12,6 +12,12 @@ import click
 
 from groundbass.core.checkpoint import groundbass_version
 
+from .cli_data import data
+from .cli_eval import eval_autoencoder, eval_model
+from .cli_generate import batch, generate
+from .cli_osc import send, serve
+from .cli_train import export, train
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(groundbass_version(), prog_name="groundbass")
@@ -20,9 +26,5 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
-# --- command registration (one line per command module) ---------------------------------
-from .cli_osc import serve as _serve, send as _send; main.add_command(_serve); main.add_command(_send)  # noqa: E402
-from .cli_data import data as _data; main.add_command(_data)  # noqa: E402
-from .cli_train import train as _train, export as _export; main.add_command(_train); main.add_command(_export)  # noqa: E402
-from .cli_generate import generate as _generate, batch as _batch; main.add_command(_generate); main.add_command(_batch)  # noqa: E402
-from .cli_eval import eval_autoencoder as _eval_ae, eval_model as _eval; main.add_command(_eval_ae); main.add_command(_eval)  # noqa: E402
+for _command in (generate, batch, serve, send, data, train, export, eval_model, eval_autoencoder):
+    main.add_command(_command)

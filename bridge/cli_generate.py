@@ -13,8 +13,18 @@ import click
 
 from groundbass.core.checkpoint import CheckpointError
 
-from .batch import (BatchError, BatchSummary, Job, find_audio_files, load_generator, parse_shard, plan_jobs,
-                    prepare_output_dir, run_batch, select_shard)
+from .batch import (
+    BatchError,
+    BatchSummary,
+    Job,
+    find_audio_files,
+    load_generator,
+    parse_shard,
+    plan_jobs,
+    prepare_output_dir,
+    run_batch,
+    select_shard,
+)
 from .render import RenderCancelled, RenderError, RenderParams, check_params, render_file, resolve_params
 
 __all__ = ["generate", "batch"]

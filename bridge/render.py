@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 
+from groundbass.core.atomic import atomic_path
 from groundbass.core.audio import fit_length
 from groundbass.core.midi import audio_to_midi, estimate_tempo, notes_to_midi, parse_grid
 from groundbass.core.pipeline import BassGenerator
@@ -312,19 +312,10 @@ def _resample(audio: np.ndarray, rate_in: int, rate_out: int, length: int) -> np
 
 def _write_midi_atomic(path: Path, result, quantize: str | None) -> Path:
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        os.close(fd)
+        with atomic_path(path, ".part") as tmp:
+            notes_to_midi(result.notes, tmp, result.tempo, quantize=quantize)
     except OSError as exc:
-        raise AudioFileError(f"{path.parent}: cannot write to the output folder ({exc.strerror or exc})") from None
-    try:
-        notes_to_midi(result.notes, tmp, result.tempo, quantize=quantize)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise AudioFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -20,6 +19,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from .atomic import atomic_path
 from .config import config_to_dict
 
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "resolve_model", "BUNDLED_MODELS",
@@ -84,14 +84,8 @@ def save_checkpoint(path: str | os.PathLike, tensors: dict[str, torch.Tensor], *
             t = t.to(dtype)
         out[name] = t.contiguous()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(out, tmp, metadata=meta)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        save_file(out, str(tmp), metadata=meta)
     return path
 
 

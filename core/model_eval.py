@@ -20,13 +20,12 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from .atomic import write_bytes_atomic
 from .audio import level_gain
 from .data.manifest import Song
 from .evaluation import evaluate_autoencoder, read_song_part
@@ -139,13 +138,6 @@ def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float 
                          "seed": seed, "model_id": gen.model_id, "embedding": "MFCC-20 mean+std (librosa)"}}
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
 def write_report(result: dict, out_dir: str | Path) -> tuple[Path, Path]:
     """Write ``metrics.json`` and ``report.png`` (bars per metric with baselines, and the
     matching matrix) into ``out_dir``; returns both paths."""
@@ -159,7 +151,7 @@ def write_report(result: dict, out_dir: str | Path) -> tuple[Path, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / "metrics.json"
-    _atomic_write(json_path, (json.dumps(result, indent=1, default=float) + "\n").encode())
+    write_bytes_atomic(json_path, (json.dumps(result, indent=1, default=float) + "\n").encode())
 
     m = result["metrics"]
     fig, axes = plt.subplots(2, 3, figsize=(14, 8))
@@ -198,5 +190,5 @@ def write_report(result: dict, out_dir: str | Path) -> tuple[Path, Path]:
     fig.savefig(buf, format="png", dpi=90)
     plt.close(fig)
     png_path = out / "report.png"
-    _atomic_write(png_path, buf.getvalue())
+    write_bytes_atomic(png_path, buf.getvalue())
     return json_path, png_path

@@ -3,10 +3,10 @@ test process, and synthetic audio files (sine mixes at known rates, lengths and 
 
 from __future__ import annotations
 
+import atexit
 import functools
 import shutil
 import tempfile
-import atexit
 from pathlib import Path
 
 import numpy as np

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from groundbass.core.config import AutoencoderConfig, ModelConfig, UNetConfig, preset
+from groundbass.core.config import ModelConfig, UNetConfig, preset
 
 
 @pytest.fixture(autouse=True)

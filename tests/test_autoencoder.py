@@ -6,8 +6,8 @@ import torch
 
 from groundbass.core.ae_losses import autoencoder_critic_loss, autoencoder_generator_loss
 from groundbass.core.autoencoder import SpectrogramAutoencoder
-from groundbass.core.critics import Critics, critic_hinge_loss, generator_adversarial_loss
 from groundbass.core.config import preset
+from groundbass.core.critics import Critics, critic_hinge_loss, generator_adversarial_loss
 
 
 @pytest.mark.parametrize("samples", [1, 2047, 2048, 2049, 22050, 50000])

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import soundfile as sf
+from cli_fixtures import STEPS, model_path, write_mix  # noqa: F401 - fixture
 from click.testing import CliRunner
 
-from cli_fixtures import STEPS, model_path, write_mix  # noqa: F401 - fixture
 from groundbass.bridge.cli import main
 
 

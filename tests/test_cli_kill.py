@@ -11,7 +11,6 @@ import sys
 import time
 
 import soundfile as sf
-
 from cli_fixtures import model_path, write_mix  # noqa: F401 - fixture
 
 N_FILES = 6

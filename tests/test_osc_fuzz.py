@@ -7,12 +7,11 @@ import random
 import struct
 import time
 
+from osc_support import client, generator, model_path, server  # noqa: F401
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from groundbass.bridge.osc import protocol as P
 from groundbass.core.checkpoint import groundbass_version
-
-from osc_support import client, generator, model_path, server  # noqa: F401
 
 N_DATAGRAMS = 1000
 

@@ -10,7 +10,6 @@ import time
 
 import pytest
 import soundfile as sf
-
 from osc_support import generator, model_path, server, write_mix  # noqa: F401
 
 OSCSEND, OSCDUMP = shutil.which("oscsend"), shutil.which("oscdump")

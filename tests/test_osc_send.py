@@ -9,13 +9,12 @@ import socket
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
+from osc_support import generator, model_path, server, write_mix  # noqa: F401
 
 from groundbass.bridge.cli import main
 from groundbass.bridge.osc import status_file
 from groundbass.bridge.osc.client import send_job
 from groundbass.bridge.osc.status_file import STATES
-
-from osc_support import generator, model_path, server, write_mix  # noqa: F401
 
 DOCUMENTED_KEYS = {"state", "job", "progress", "stage", "position", "outputs", "midi", "seeds", "error",
                    "model", "device", "version", "mix", "out", "updated", "pid"}

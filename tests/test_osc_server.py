@@ -7,12 +7,11 @@ import os
 import time
 
 import soundfile as sf
+from osc_support import client, collect, generator, model_path, server, write_mix  # noqa: F401
 
 from groundbass.bridge.osc import protocol as P
 from groundbass.bridge.osc.client import BridgeClient
 from groundbass.core.checkpoint import groundbass_version
-
-from osc_support import client, collect, generator, model_path, server, write_mix  # noqa: F401
 
 LONG_STEPS = 400  # a job that runs a few seconds on 2 CPU cores (cancelled long before the end)
 

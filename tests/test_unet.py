@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from groundbass.core.attention import DynamicPositionBias
-from groundbass.core.config import UNetConfig, preset
+from groundbass.core.config import preset
 from groundbass.core.unet import TimeConcatConv, UNet1d
 
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
+
+from ..atomic import write_text_atomic
 
 SPLITS = ("train", "valid", "test")
 
@@ -166,13 +167,4 @@ def write_manifest(path: str | os.PathLike, songs: Iterable[Song]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     base = path.parent.resolve()
     lines = [json.dumps(song_to_dict(s, base), ensure_ascii=False) for s in songs]
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write("".join(line + "\n" for line in lines))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return write_text_atomic(path, "".join(line + "\n" for line in lines))

@@ -60,7 +60,7 @@ class MMAError(RuntimeError):
 
 def mma_source(groove: Groove, tempo: int, chords: list[Chord], seed: int) -> str:
     """Return the text of an MMA file: one chord per bar, numbered from 1."""
-    lines = [f"// groundbass synthetic song", f"RndSeed {seed}", f"Tempo {tempo}", f"Groove {groove.name}"]
+    lines = ["// groundbass synthetic song", f"RndSeed {seed}", f"Tempo {tempo}", f"Groove {groove.name}"]
     lines += [f"{i + 1} {c.name}" for i, c in enumerate(chords)]
     return "\n".join(lines) + "\n"
 

@@ -21,7 +21,6 @@ import logging
 import math
 import os
 import shutil
-import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ import mido
 import numpy as np
 import soundfile as sf
 
+from ..atomic import atomic_path, write_text_atomic
 from .chords import Progression, make_progression, parse_chord
 from .manifest import Song, write_manifest
 from .midi_tracks import bar_starts, note_count, set_program, split_stems
@@ -125,16 +125,12 @@ def plan_song(
 
 
 def _write_json_atomic(path: Path, obj) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(obj, indent=1))
 
 
 def _write_wav_atomic(path: Path, audio: np.ndarray, sample_rate: int) -> None:
-    tmp = path.with_name(f".{path.stem}.tmp.wav")
-    sf.write(str(tmp), audio, sample_rate, subtype="PCM_16")
-    os.replace(tmp, path)
+    with atomic_path(path, ".tmp.wav") as tmp:
+        sf.write(str(tmp), audio, sample_rate, subtype="PCM_16", format="WAV")
 
 
 def song_is_complete(song_dir: Path, plan: SongPlan) -> bool:
@@ -217,9 +213,8 @@ def make_song(plan: SongPlan, out_dir: str | Path) -> str:
         _write_wav_atomic(song_dir / rel, audio * scale, plan.sample_rate)
         stem_files.append(rel)
 
-    tmp_mid = song_dir / ".bass.mid.tmp"
-    bass[0].midi.save(str(tmp_mid))
-    os.replace(tmp_mid, song_dir / "bass.mid")
+    with atomic_path(song_dir / "bass.mid") as tmp_mid:
+        bass[0].midi.save(str(tmp_mid))
     _write_json_atomic(song_dir / "chords.json", _chord_chart(plan, bar_starts(full, plan.bars)))
     shutil.rmtree(work)
     meta = {

@@ -26,8 +26,17 @@ from ..config import AutoencoderConfig, CriticConfig, config_from_dict, config_t
 from ..critics import Critics
 from ..data.pairs import StemCrops
 from ..spectral import multiscale_spectral_distance
-from .common import (DistContext, TrainLogger, autocast_for, interrupt_guard, load_state, save_state,
-                     setup_distributed, step_generator, unwrap)
+from .common import (
+    DistContext,
+    TrainLogger,
+    autocast_for,
+    interrupt_guard,
+    load_state,
+    save_state,
+    setup_distributed,
+    step_generator,
+    unwrap,
+)
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ import logging
 import math
 import os
 import signal
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,8 @@ from typing import Iterator
 import torch
 import torch.distributed as dist
 from torch import nn
+
+from ..atomic import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -132,14 +133,8 @@ class EMA:
 def save_state(path: Path, state: dict) -> None:
     """Write a training state dict with ``torch.save`` to a temp file, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def load_state(path: Path) -> dict:

@@ -22,8 +22,17 @@ from ..checkpoint import save_checkpoint
 from ..config import UNetConfig, config_to_dict
 from ..diffusion import v_loss
 from ..unet import UNet1d
-from .common import (EMA, DistContext, TrainLogger, autocast_for, interrupt_guard, load_state, save_state,
-                     setup_distributed, step_generator)
+from .common import (
+    EMA,
+    DistContext,
+    TrainLogger,
+    autocast_for,
+    interrupt_guard,
+    load_state,
+    save_state,
+    setup_distributed,
+    step_generator,
+)
 from .latent_cache import LatentCache
 
 log = logging.getLogger(__name__)

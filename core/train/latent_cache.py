@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -27,8 +25,9 @@ import soxr
 import torch
 from safetensors.torch import load_file, save_file
 
-from ..autoencoder import SpectrogramAutoencoder
+from ..atomic import atomic_path, write_text_atomic
 from ..audio import level_gain
+from ..autoencoder import SpectrogramAutoencoder
 from ..config import config_to_dict
 from ..data.manifest import Song, read_manifest
 from ..data.pairs import choose_subset, db_to_gain
@@ -49,22 +48,9 @@ def _sum_to(parts: list[np.ndarray]) -> np.ndarray:
     return np.sum([p[:n] for p in parts], axis=0).astype(np.float32)
 
 
-def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file({k: v.contiguous() for k, v in tensors.items()}, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+def _atomic_save(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    with atomic_path(path) as tmp:
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
 
 
 @torch.inference_mode()
@@ -112,7 +98,7 @@ def build_latent_cache(manifest: str | Path, mix_ae: SpectrogramAutoencoder, bas
         old = json.loads(info_path.read_text())
         if old["mix_ae"] != info["mix_ae"] or old["bass_ae"] != info["bass_ae"]:
             raise ValueError(f"{out}: holds a cache made with other autoencoders; use a new folder")
-    _atomic_text(info_path, json.dumps(info, indent=1))
+    write_text_atomic(info_path, json.dumps(info, indent=1))
     index, skipped = [], 0
     for i, song in enumerate(songs):
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in song.song)
@@ -133,7 +119,7 @@ def build_latent_cache(manifest: str | Path, mix_ae: SpectrogramAutoencoder, bas
             progress(i + 1, len(songs))
     if not index:
         raise ValueError(f"{manifest}: no song could be encoded ({skipped} skipped)")
-    _atomic_text(out / "index.jsonl", "".join(json.dumps(r) + "\n" for r in index))
+    write_text_atomic(out / "index.jsonl", "".join(json.dumps(r) + "\n" for r in index))
     train = [r for r in index if r["split"] == "train"] or index
     bass = torch.cat([load_file(str(out / r["file"]))["bass"] for r in train], dim=-1)
     mix = torch.cat([load_file(str(out / r["file"]))["mix"].permute(1, 0, 2).reshape(mix_ae.latent_dim, -1)
