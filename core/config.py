@@ -40,9 +40,10 @@ class AutoencoderConfig:
     channels: tuple[int, ...] = (384, 448, 512, 640, 768)  # widths: input level + one per /2 stage
     res_blocks: int = 2  # residual blocks per level
     eps: float = 1e-5  # log(|X|^2 + eps)
-    # How the decoder expresses phase: "direct" (a 2-D vector per bin and frame) or "if"
-    # (instantaneous frequency: the per-hop phase advance relative to the bin centre,
-    # integrated over frames, so a steady partial is a constant output, not a phase ramp).
+    # How the decoder expresses phase: "direct" (a 2-D vector per bin and frame, the paper's)
+    # or "if" (instantaneous frequency: the per-hop phase advance relative to the bin centre,
+    # integrated over frames). Measured on synthetic bass, 300 steps: direct 0.08 pitch-class
+    # agreement, IF 0.00 (it saturates early), so presets use "direct"; IF stays an option.
     phase: str = "direct"
 
     @property
@@ -159,7 +160,7 @@ def _small() -> ModelConfig:
     # 22.05 kHz inside, hop 128, 16 frames per latent: ratio 2048 -> 10.77 latent frames/s,
     # the same latent rate as the paper's 44.1 kHz / 4096.
     ae = dict(sample_rate=22050, n_fft=512, hop=128, frames_per_latent=16,
-              channels=(192, 192, 224, 256, 256), res_blocks=1, phase="if")
+              channels=(192, 192, 224, 256, 256), res_blocks=1)
     return ModelConfig(
         name="small",
         mix_ae=AutoencoderConfig(latent_dim=64, **ae),
