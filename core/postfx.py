@@ -227,10 +227,26 @@ def _per_sample_true_peak(x: np.ndarray, sample_rate: int) -> np.ndarray:
     """(samples, channels) -> (samples,) max over channels of |x| and of the 4x-oversampled
     signal around each sample (an inter-sample peak estimate)."""
     n = x.shape[0]
-    up = soxr.resample(x, sample_rate, sample_rate * _OVERSAMPLE, quality="VHQ")
-    up = np.abs(up).max(axis=1)
-    up = np.pad(up, (0, max(0, n * _OVERSAMPLE - len(up))))[:n * _OVERSAMPLE].reshape(n, _OVERSAMPLE).max(axis=1)
-    return np.maximum(np.abs(x).max(axis=1), up)
+    if x.shape[1] > 1 and all(np.array_equal(x[:, 0], x[:, c]) for c in range(1, x.shape[1])):
+        x = x[:, :1]  # identical channels (a mono bass written to every channel): measure one
+    # soxr "HQ" (20-bit, steep) is accurate far below the limiter's safety margin and 10x
+    # faster than "VHQ" on a 3-minute song.
+    up = _abs_max_over_channels(soxr.resample(x, sample_rate, sample_rate * _OVERSAMPLE, quality="HQ"))
+    up = np.pad(up, (0, max(0, n * _OVERSAMPLE - len(up))))[:n * _OVERSAMPLE]
+    per_sample = up[0::_OVERSAMPLE].copy()  # max over each sample's oversampled points
+    for k in range(1, _OVERSAMPLE):
+        np.maximum(per_sample, up[k::_OVERSAMPLE], out=per_sample)
+    up = per_sample
+    return np.maximum(_abs_max_over_channels(x), up)
+
+
+def _abs_max_over_channels(x: np.ndarray) -> np.ndarray:
+    """(samples, channels) -> (samples,) max |x| over channels (a column loop: numpy's
+    ``max(axis=1)`` over 2 channels is ~10x slower on long signals)."""
+    out = np.abs(x[:, 0])
+    for c in range(1, x.shape[1]):
+        np.maximum(out, np.abs(x[:, c]), out=out)
+    return out
 
 
 def true_peak(audio: np.ndarray, sample_rate: int) -> float:
