@@ -13,20 +13,27 @@ Outputs recorded in the manifest belong to groundbass and are regenerated in pla
 parameters change or a run was interrupted; any other existing file at an output path is
 never overwritten without ``overwrite``.
 
-Files are processed one by one: on CPU that is the fastest order (torch already uses every
-core inside one file). ``batch_size`` is accepted for GPU runs and recorded, but grouping
-same-length files into one diffusion batch is not implemented yet.
+On CPU files are processed one by one: that is the fastest order (torch already uses every
+core inside one file). On a GPU ``run_batch(concurrency=N)`` (``--batch-size N``) renders N
+files at once, each on a worker thread with its own CUDA stream, so one file's reading,
+resampling, post-fx and writing overlap another's diffusion. Files are not stacked into one
+tensor: padding songs of different lengths to one length would change the U-Net's
+normalisation and attention statistics, so a batched file would no longer match the same
+file rendered alone; with streams every output is identical to a one-by-one run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import fnmatch
 import hashlib
 import json
 import logging
 import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
@@ -295,42 +302,100 @@ def _now() -> str:
 
 
 def run_batch(gen: BassGenerator, jobs: list[Job], input_dir: Path, output_dir: Path, info: ModelInfo, *,
-              reporter: BatchReporter | None = None, should_stop: Callable[[], bool] | None = None) -> BatchSummary:
-    """Render every ``generate`` job in order, appending manifest lines; count skips and
-    failures. A failing file is reported and the run goes on. Ctrl-C (KeyboardInterrupt) or
+              reporter: BatchReporter | None = None, should_stop: Callable[[], bool] | None = None,
+              concurrency: int = 1) -> BatchSummary:
+    """Render every ``generate`` job, appending manifest lines; count skips and failures.
+
+    A failing file is reported and the run goes on. Ctrl-C (KeyboardInterrupt) or
     ``should_stop()`` ends the run cleanly: finished files and their manifest lines stay,
-    the file in progress leaves no output. Returns the summary."""
+    a file in progress leaves no output. ``concurrency > 1`` renders that many files at once
+    on worker threads (each on its own CUDA stream on a GPU). Returns the summary."""
     output_dir = Path(output_dir)
     manifest = Manifest(output_dir)
     summary = BatchSummary()
     t0 = time.perf_counter()
     todo = [j for j in jobs if j.action == "generate"]
-    index = 0
-    try:
-        for job in jobs:
-            if job.action == "skip":
-                summary.skipped += 1
-                if reporter:
-                    reporter.file_finished(job, "skipped", job.reason)
-                continue
-            if job.action == "fail":
-                summary.failed += 1
-                summary.errors.append(job.reason)
-                if reporter:
-                    reporter.file_finished(job, "failed", job.reason)
-                continue
-            index += 1
+    for job in jobs:
+        if job.action == "skip":
+            summary.skipped += 1
             if reporter:
-                reporter.file_started(job, index, len(todo))
-            _run_one(gen, job, input_dir, output_dir, info, manifest, summary, reporter, should_stop)
+                reporter.file_finished(job, "skipped", job.reason)
+        elif job.action == "fail":
+            summary.failed += 1
+            summary.errors.append(job.reason)
+            if reporter:
+                reporter.file_finished(job, "failed", job.reason)
+    try:
+        if concurrency <= 1:
+            for index, job in enumerate(todo, 1):
+                if reporter:
+                    reporter.file_started(job, index, len(todo))
+                _run_one(gen, job, input_dir, output_dir, info, manifest, summary, reporter, should_stop)
+        else:
+            _run_concurrent(gen, todo, input_dir, output_dir, info, manifest, summary, reporter, should_stop,
+                            concurrency)
     except (KeyboardInterrupt, RenderCancelled):
         summary.interrupted = True
     summary.wall_s = time.perf_counter() - t0
     return summary
 
 
+class _LockedReporter:
+    """Serialises a reporter's calls from several worker threads."""
+
+    def __init__(self, reporter: BatchReporter, lock: threading.Lock) -> None:
+        self._reporter, self._lock = reporter, lock
+
+    def file_started(self, job: Job, index: int, total: int) -> None:
+        with self._lock:
+            self._reporter.file_started(job, index, total)
+
+    def file_progress(self, stage: str, fraction: float) -> None:
+        with self._lock:
+            self._reporter.file_progress(stage, fraction)
+
+    def file_finished(self, job: Job, status: str, message: str) -> None:
+        with self._lock:
+            self._reporter.file_finished(job, status, message)
+
+
+def _run_concurrent(gen, todo: list[Job], input_dir, output_dir, info, manifest, summary, reporter, should_stop,
+                    workers: int) -> None:
+    stop = threading.Event()
+    lock = threading.RLock()  # the summary and the reporter; _fail reports while holding it
+    locked = _LockedReporter(reporter, lock) if reporter else None
+
+    def stopped() -> bool:
+        return stop.is_set() or bool(should_stop and should_stop())
+
+    def work(index: int, job: Job) -> None:
+        if stopped():
+            return
+        if locked:
+            locked.file_started(job, index, len(todo))
+        stream = None
+        if gen.device.type == "cuda":
+            import torch
+
+            stream = torch.cuda.stream(torch.cuda.Stream(device=gen.device))
+        with stream or contextlib.nullcontext():
+            _run_one(gen, job, input_dir, output_dir, info, manifest, summary, locked, stopped, lock)
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="groundbass-batch")
+    futures = [pool.submit(work, i, job) for i, job in enumerate(todo, 1)]
+    try:
+        for future in futures:
+            future.result()
+    except BaseException:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
 def _run_one(gen, job: Job, input_dir, output_dir, info: ModelInfo, manifest: Manifest, summary: BatchSummary,
-             reporter, should_stop) -> None:
+             reporter, should_stop, lock: threading.RLock | None = None) -> None:
+    """Render one job and record it (``lock`` guards the summary when several run at once)."""
     outs = variation_paths(job.out_path, job.params.variations)
     base = {
         "input": job.rel, "input_path": str(Path(job.input).resolve()), "input_sha256": job.input_sha256,
@@ -347,24 +412,28 @@ def _run_one(gen, job: Job, input_dir, output_dir, info: ModelInfo, manifest: Ma
         result = render_file(gen, job.input, job.out_path, job.params, overwrite=job.overwrite,
                              progress=progress, should_stop=should_stop)
     except (RenderError, AudioFileError) as exc:
-        _fail(job, str(exc), base, t, manifest, summary, reporter)
+        with lock or contextlib.nullcontext():
+            _fail(job, str(exc), base, t, manifest, summary, reporter)
         return
     except (KeyboardInterrupt, RenderCancelled):
         manifest.append({**base, "status": "interrupted", "error": "interrupted", "time": _now()})
         raise
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
         log.debug("render failed", exc_info=True)
-        _fail(job, f"{job.input}: {type(exc).__name__}: {exc}".splitlines()[0], base, t, manifest, summary, reporter)
+        with lock or contextlib.nullcontext():
+            _fail(job, f"{job.input}: {type(exc).__name__}: {exc}".splitlines()[0], base, t, manifest, summary,
+                  reporter)
         return
     written = [_rel(p, output_dir) for p in result.outputs + result.midi]
     manifest.append({**base, "status": "done", "error": None, "seeds": result.seeds,
                      "duration_s": round(result.duration_s, 4), "timings": result.timings,
                      "wall_s": round(time.perf_counter() - t, 4),
                      "sizes": {r: (Path(output_dir) / r).stat().st_size for r in written}, "time": _now()})
-    summary.done += 1
-    summary.audio_s += result.duration_s
-    for k, v in result.timings.items():
-        summary.stage_s[k] = summary.stage_s.get(k, 0.0) + v
+    with lock or contextlib.nullcontext():
+        summary.done += 1
+        summary.audio_s += result.duration_s
+        for k, v in result.timings.items():
+            summary.stage_s[k] = summary.stage_s.get(k, 0.0) + v
     if reporter:
         reporter.file_finished(job, "done", ", ".join(str(p) for p in result.outputs))
 

@@ -208,7 +208,7 @@ def generate(mix: Path, out: Path | None, model: str, device: str, overwrite: bo
 @click.option("--recursive/--no-recursive", default=True, show_default=True)
 @click.option("--shard", help="I/N: process every N-th file starting at I (0-based).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Files per GPU batch (CPU runs go file by file).")
+              help="Files rendered at once on a GPU, each on its own CUDA stream (CPU runs go file by file).")
 @_render_options
 def batch(input_dir: Path, output_dir: Path, pattern: str | None, recursive: bool, shard: str | None,
           batch_size: int, model: str, device: str, overwrite: bool, dry_run: bool, quiet: bool | None,
@@ -230,7 +230,8 @@ def batch(input_dir: Path, output_dir: Path, pattern: str | None, recursive: boo
     except BatchError as exc:
         _fail(str(exc))
     gen, info = _load(model, device)
-    del batch_size  # accepted for GPU runs; files are rendered one by one (see groundbass.bridge.batch)
+    # On a GPU, N files render at once on their own CUDA streams; on CPU one by one is fastest.
+    concurrency = batch_size if gen.device.type == "cuda" else 1
     jobs = plan_jobs(files, input_dir, output_dir, resolve_params(gen, params), info, overwrite=overwrite)
     if dry_run:
         for job in jobs:
@@ -239,7 +240,7 @@ def batch(input_dir: Path, output_dir: Path, pattern: str | None, recursive: boo
         return
     bars = _Bars(len(jobs), bool(quiet))
     try:
-        summary = run_batch(gen, jobs, input_dir, output_dir, info, reporter=bars)
+        summary = run_batch(gen, jobs, input_dir, output_dir, info, reporter=bars, concurrency=concurrency)
     except OSError as exc:  # the manifest itself could not be written (disk full, removed folder)
         bars.close()
         _fail(f"{output_dir / 'manifest.jsonl'}: cannot write ({exc.strerror or exc})")

@@ -37,10 +37,12 @@ class DynamicPositionBias(nn.Module):
             return self._compute(length, device, dtype)
         key = (length, str(device), dtype, tuple(p._version for p in self.parameters()),
                tuple(p.data_ptr() for p in self.parameters()))
-        if self._cache is None or self._cache[0] != key:
+        cache = self._cache  # read once: another thread may replace it meanwhile
+        if cache is None or cache[0] != key:
             with torch.no_grad():
-                self._cache = (key, self._compute(length, device, dtype))
-        return self._cache[1]
+                cache = (key, self._compute(length, device, dtype))
+            self._cache = cache
+        return cache[1]
 
     def _compute(self, length: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
         rel = torch.arange(-(length - 1), length, device=device, dtype=torch.float32)
