@@ -127,10 +127,11 @@ class BassGenerator:
     def from_preset(cls, name: str = "small", seed: int = 0, **kwargs) -> "BassGenerator":
         """A randomly initialised generator of preset ``name`` (``"small"`` or ``"paper"``)."""
         cfg = preset(name)
-        torch.manual_seed(seed)
-        mix_ae = SpectrogramAutoencoder(cfg.mix_ae, with_decoder=False)
-        bass_ae = SpectrogramAutoencoder(cfg.bass_ae)
-        unet = UNet1d(cfg.unet)
+        with torch.random.fork_rng(devices=[]):  # seed the initialisation, leave the caller's RNG alone
+            torch.manual_seed(seed)
+            mix_ae = SpectrogramAutoencoder(cfg.mix_ae, with_decoder=False)
+            bass_ae = SpectrogramAutoencoder(cfg.bass_ae)
+            unet = UNet1d(cfg.unet)
         stats = LatentStats.identity(cfg.mix_ae.latent_dim, cfg.bass_ae.latent_dim)
         kwargs.setdefault("model_id", f"{name}-random-seed{seed}")
         return cls(cfg, mix_ae, bass_ae, unet, stats, **kwargs)
