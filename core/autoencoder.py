@@ -23,7 +23,7 @@ from torch import nn
 
 from .config import AutoencoderConfig
 from .layers import Downsample1d, Upsample1d, res_stack
-from .spectral import istft, log_power, stft
+from .spectral import griffin_lim, istft, log_power, stft
 
 __all__ = ["SpectrogramAutoencoder", "Reconstruction"]
 
@@ -169,7 +169,10 @@ class SpectrogramAutoencoder(nn.Module):
         """
         logpow, raw = self._decoder_out(latent)
         mag = torch.exp(0.5 * logpow.clamp(max=30.0))
-        return logpow, torch.polar(mag, self._phase(raw, phase_start, anchor))
+        phase = self._phase(raw, phase_start, anchor)
+        if self.cfg.phase_iters > 0:
+            return logpow, griffin_lim(mag, phase, self.cfg.n_fft, self.cfg.hop, self.cfg.phase_iters)
+        return logpow, torch.polar(mag, phase)
 
     def decode(self, latent: torch.Tensor, length: int | None = None) -> torch.Tensor:
         """Latent (B, latent_dim, T) -> waveform (B, T * ratio), cropped to ``length`` if given."""

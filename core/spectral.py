@@ -25,6 +25,7 @@ __all__ = [
     "multiscale_spectral_distance",
     "MSSD_HOPS",
     "multiscale_log_spectral_distance",
+    "griffin_lim",
 ]
 
 # Hops of the paper's multi-scale spectral distance: 2^5..2^9, 2^11, 2^12 (window = 4 * hop).
@@ -156,3 +157,22 @@ def multiscale_log_spectral_distance(x: torch.Tensor, y: torch.Tensor, hops: tup
         ly = torch.log(torch.stft(y, **kw).abs().square() + eps)
         total = total + (lx - ly).abs().mean()
     return total
+
+
+def griffin_lim(mag: torch.Tensor, phase: torch.Tensor, n_fft: int, hop: int, iters: int,
+                momentum: float = 0.99) -> torch.Tensor:
+    """Fast Griffin-Lim (Perraudin et al. 2013): refine ``phase`` for magnitude ``mag``.
+
+    ``mag`` and ``phase`` are (batch, bins, frames) in the framing of :func:`stft`; returns
+    the complex spectrogram ``mag * exp(i * refined phase)`` after ``iters`` projections
+    (iSTFT then STFT) with ``momentum``.
+    """
+    spec = torch.polar(mag, phase)
+    prev = spec
+    frames = mag.shape[-1]
+    for _ in range(iters):
+        proj = stft(istft(spec, n_fft, hop), n_fft, hop)[..., :frames]
+        accel = proj + momentum * (proj - prev)
+        prev = proj
+        spec = torch.polar(mag, torch.angle(accel))
+    return spec

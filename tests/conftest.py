@@ -21,7 +21,7 @@ def _torch_threads():
 def tiny_config() -> ModelConfig:
     """A very small model config with the `small` preset's rates and ratio."""
     base = preset("small")
-    ae = dataclasses.replace(base.mix_ae, channels=(32, 32, 32, 32, 32), res_blocks=1)
+    ae = dataclasses.replace(base.mix_ae, channels=(32, 32, 32, 32, 32), res_blocks=1, phase_iters=0)
     return dataclasses.replace(
         base,
         name="tiny",

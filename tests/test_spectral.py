@@ -49,3 +49,20 @@ def test_mssd_zero_for_identical_and_grows_with_pitch_change():
     assert semitone > 100 * tiny_noise
     fifth = multiscale_spectral_distance(a, _sine(110.0 * 1.5)).item()
     assert fifth > semitone * 0.5  # a large change is not smaller than a small one
+
+
+def test_griffin_lim_recovers_a_consistent_phase():
+    from groundbass.core.spectral import griffin_lim
+
+    x = _sine(110.0, seconds=1.0)[:, : 128 * 160] + 0.5 * _sine(220.0, seconds=1.0)[:, : 128 * 160]
+    spec = stft(x, 1024, 128)
+    mag = spec.abs()
+    rnd = torch.rand(mag.shape, generator=torch.Generator().manual_seed(0)) * 2 * np.pi
+
+    def inconsistency(s):  # how far the magnitude of the signal it makes is from the target
+        return ((stft(istft(s, 1024, 128), 1024, 128).abs() - mag).norm() / mag.norm()).item()
+
+    before = inconsistency(torch.polar(mag, rnd))
+    after = inconsistency(griffin_lim(mag, rnd, 1024, 128, iters=32))
+    assert after < 0.5 * before
+    assert griffin_lim(mag, rnd, 1024, 128, iters=0).angle().allclose(torch.polar(mag, rnd).angle())
