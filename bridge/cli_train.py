@@ -142,7 +142,9 @@ def train_diffusion_cmd(manifest, mix_ae, bass_ae, cache, mixes_per_song, crop_f
 @click.option("--cfg", "cfg_w", type=float, default=None, help="Default guidance weight.")
 @click.option("--phi", type=float, default=None, help="Default std-rescale phi.")
 @click.option("--grounding", type=float, default=None, help="Default grounding strength.")
-def export(mix_ae, bass_ae, diffusion, out, name, dtype, steps, cfg_w, phi, grounding):
+@click.option("--phase-iters", type=int, default=None,
+              help="Griffin-Lim iterations on the decoded phase at inference (default: as trained).")
+def export(mix_ae, bass_ae, diffusion, out, name, dtype, steps, cfg_w, phi, grounding, phase_iters):
     """Combine trained parts into one model file for BassGenerator.from_pretrained."""
     from groundbass.core.train.common import with_overrides
     from groundbass.core.train.export import export_generator
@@ -150,7 +152,7 @@ def export(mix_ae, bass_ae, diffusion, out, name, dtype, steps, cfg_w, phi, grou
     sampling = with_overrides(SamplingConfig(), steps=steps, cfg=cfg_w, phi=phi, grounding=grounding)
     try:
         path = export_generator(mix_ae, bass_ae, diffusion, out, name=name, sampling=sampling,
-                                dtype=torch.float16 if dtype == "fp16" else torch.float32)
+                                dtype=torch.float16 if dtype == "fp16" else torch.float32, phase_iters=phase_iters)
     except _USER_ERRORS as exc:
         raise _fail(exc) from None
     click.echo(f"{path} ({path.stat().st_size / 2**20:.1f} MB)")

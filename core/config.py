@@ -46,7 +46,8 @@ class AutoencoderConfig:
     # agreement, IF 0.00 (it saturates early), so presets use "direct"; IF stays an option.
     phase: str = "direct"
     # Inference-time phase refinement: this many fast Griffin-Lim iterations (momentum 0.99)
-    # starting from the decoded phase. 0 = the decoder's phase as it is (the paper).
+    # starting from the decoded phase. 0 = the decoder's phase as it is (the paper). Not a
+    # training setting: a run may be resumed or exported with another value.
     phase_iters: int = 0
 
     @property
@@ -163,9 +164,10 @@ def _small() -> ModelConfig:
     # 22.05 kHz inside, hop 128, 16 frames per latent: ratio 2048 -> 10.77 latent frames/s,
     # the same latent rate as the paper's 44.1 kHz / 4096.
     # n_fft 1024 (8x overlap, 21.5 Hz bins): the true bass magnitude + 64 Griffin-Lim
-    # iterations keeps pitch classes at 0.97 here, against 0.72 with n_fft 512.
+    # iterations keeps pitch classes at 0.97 here, against 0.72 with n_fft 512. Griffin-Lim
+    # on a young autoencoder's output made things worse (docs/training-recipe.md): off.
     ae = dict(sample_rate=22050, n_fft=1024, hop=128, frames_per_latent=16,
-              channels=(192, 192, 224, 256, 256), res_blocks=1, phase_iters=32)
+              channels=(192, 192, 224, 256, 256), res_blocks=1)
     return ModelConfig(
         name="small",
         mix_ae=AutoencoderConfig(latent_dim=64, **ae),

@@ -67,6 +67,11 @@ class AETrainOptions:
 
 
 
+def _trained_fields(cfg: dict) -> dict:
+    """The config fields that shape the weights (inference-only settings left out)."""
+    return {k: v for k, v in cfg.items() if k != "phase_iters"}
+
+
 def _set_level(wave: torch.Tensor, level_db: tuple[float, float] | None, gen: torch.Generator) -> torch.Tensor:
     """Scale each (B, samples) crop to a random RMS level (dBFS) in ``level_db``; silent crops stay silent."""
     if level_db is None:
@@ -140,7 +145,7 @@ def train_autoencoder(manifest: str | Path, out_dir: str | Path, *, config: Auto
     state_path = out / "state.pt"
     if resume and state_path.is_file():
         st = load_state(state_path)
-        if st["config"] != config_to_dict(config):
+        if _trained_fields(st["config"]) != _trained_fields(config_to_dict(config)):
             raise ValueError(f"{state_path}: was trained with a different autoencoder config")
         ae.load_state_dict(st["model"])
         critics.load_state_dict(st["critics"])

@@ -7,6 +7,7 @@ the EMA U-Net weights, the latent statistics and the full :class:`ModelConfig`.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import torch
@@ -23,15 +24,18 @@ __all__ = ["export_generator"]
 def export_generator(mix_ae: str | Path, bass_ae: str | Path, diffusion: str | Path, out: str | Path, *,
                      name: str = "custom", sampling: SamplingConfig | None = None,
                      dtype: torch.dtype | None = torch.float16, model_id: str | None = None,
-                     extra: dict | None = None) -> Path:
+                     extra: dict | None = None, phase_iters: int | None = None) -> Path:
     """Write a ``generator`` checkpoint to ``out`` (atomically) and return its path.
 
     ``dtype`` (default fp16) is the storage type of the weights; they load as float32.
+    ``phase_iters`` overrides the bass decoder's Griffin-Lim refinement (inference only).
     Raises :class:`~groundbass.core.checkpoint.CheckpointError` for a wrong or unreadable
     input file and ValueError when the three parts do not fit together.
     """
     mix = load_autoencoder(mix_ae, with_decoder=False)
     bass = load_autoencoder(bass_ae)
+    if phase_iters is not None:
+        bass.cfg = dataclasses.replace(bass.cfg, phase_iters=phase_iters)
     ck = load_checkpoint(diffusion, kind="diffusion")
     ucfg = config_from_dict(UNetConfig, ck.config)
     cfg = ModelConfig(name=name, mix_ae=mix.cfg, bass_ae=bass.cfg, unet=ucfg, sampling=sampling or SamplingConfig())
