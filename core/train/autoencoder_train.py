@@ -30,6 +30,7 @@ from .common import (
     DistContext,
     TrainLogger,
     autocast_for,
+    end_of_step,
     interrupt_guard,
     load_state,
     save_state,
@@ -201,11 +202,7 @@ def train_autoencoder(manifest: str | Path, out_dir: str | Path, *, config: Auto
                 last["data/skipped"] = float(train.skipped)
                 if valid is not None and (step % options.valid_every == 0 or step == options.steps):
                     last.update(_validate(unwrap(model), valid, options, ctx))
-                logger.step(step, last)
-                if on_step is not None:
-                    on_step(step, last)
-                if step % options.ckpt_every == 0 and step < options.steps:
-                    checkpoint(step)
+                end_of_step(step, last, logger, on_step, checkpoint, options.ckpt_every, options.steps)
             checkpoint(step)
     finally:
         logger.close()

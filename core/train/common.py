@@ -29,7 +29,7 @@ from ..atomic import atomic_path
 log = logging.getLogger(__name__)
 
 __all__ = ["DistContext", "setup_distributed", "EMA", "step_generator", "save_state", "load_state",
-           "TrainLogger", "unwrap", "interrupt_guard", "autocast_for", "with_overrides"]
+           "TrainLogger", "unwrap", "interrupt_guard", "autocast_for", "with_overrides", "end_of_step"]
 
 
 @dataclass
@@ -97,6 +97,17 @@ def autocast_for(ctx: DistContext, precision: str):
 def with_overrides(options, **kwargs):
     """A copy of the options dataclass ``options`` with every non-None keyword applied."""
     return dataclasses.replace(options, **{k: v for k, v in kwargs.items() if v is not None})
+
+
+def end_of_step(step: int, scalars: dict[str, float], logger: "TrainLogger", on_step, checkpoint,
+                ckpt_every: int, total_steps: int) -> None:
+    """After finished step ``step``: log, call ``on_step(step, scalars)`` if given, and write a
+    periodic checkpoint (the final one is the loop's own)."""
+    logger.step(step, scalars)
+    if on_step is not None:
+        on_step(step, scalars)
+    if step % ckpt_every == 0 and step < total_steps:
+        checkpoint(step)
 
 
 def unwrap(model: nn.Module) -> nn.Module:

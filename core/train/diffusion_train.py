@@ -27,6 +27,7 @@ from .common import (
     DistContext,
     TrainLogger,
     autocast_for,
+    end_of_step,
     interrupt_guard,
     load_state,
     save_state,
@@ -154,11 +155,7 @@ def train_diffusion(cache_dir: str | Path, out_dir: str | Path, *, config: UNetC
                 last = {"train/loss": ctx.mean(loss.item()), "train/lr": opt.param_groups[0]["lr"]}
                 if valid is not None and ctx.is_main and (step % options.valid_every == 0 or step == options.steps):
                     last["valid/loss"] = _validate(ema.model, valid, options, frames, ctx)
-                logger.step(step, last)
-                if on_step is not None:
-                    on_step(step, last)
-                if step % options.ckpt_every == 0 and step < options.steps:
-                    checkpoint(step)
+                end_of_step(step, last, logger, on_step, checkpoint, options.ckpt_every, options.steps)
             checkpoint(step)
     finally:
         logger.close()
