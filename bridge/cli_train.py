@@ -63,8 +63,12 @@ def train() -> None:
               help="Weight of the magnitude-weighted phase / instantaneous-frequency loss (not in the paper).")
 @click.option("--phase", type=click.Choice(["direct", "if"]), default=None,
               help="Decoder phase output: direct, or instantaneous frequency (default: the preset's).")
+@click.option("--pitch-loss", type=float, default=None,
+              help="Weight of the pitch head's cross-entropy on the bass MIDI (default 1; bass presets with a head).")
+@click.option("--init-from", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Start a new run from this autoencoder's weights (tensors that match by name and shape).")
 @_common
-def train_autoencoder_cmd(role, manifest, warmup_steps, mssd_log, phase_loss, phase, steps, batch_size, lr, ckpt_every, valid_every, seed,
+def train_autoencoder_cmd(role, manifest, warmup_steps, mssd_log, phase_loss, phase, pitch_loss, init_from, steps, batch_size, lr, ckpt_every, valid_every, seed,
                           device, precision, resume, preset_name, out_dir, quiet):
     """Train a spectrogram autoencoder on the mix or the bass stems of a manifest."""
     from groundbass.core.train.autoencoder_train import AETrainOptions, train_autoencoder
@@ -74,10 +78,11 @@ def train_autoencoder_cmd(role, manifest, warmup_steps, mssd_log, phase_loss, ph
     ae_cfg = cfg.bass_ae if role == "bass" else cfg.mix_ae
     if phase is not None:
         ae_cfg = dataclasses.replace(ae_cfg, phase=phase)
-    weights = with_overrides(AELossWeights(), mssd_log=mssd_log, phase=phase_loss)
+    weights = with_overrides(AELossWeights(), mssd_log=mssd_log, phase=phase_loss, pitch=pitch_loss)
     opts = with_overrides(AETrainOptions(), role=role, steps=steps, batch_size=batch_size, lr=lr, critic_lr=lr,
                         ckpt_every=ckpt_every, valid_every=valid_every, seed=seed, precision=precision,
-                        warmup_steps=warmup_steps, weights=weights)
+                        warmup_steps=warmup_steps, weights=weights,
+                        init_from=str(init_from) if init_from else None)
     try:
         result = train_autoencoder(manifest, out_dir, config=ae_cfg, critic_config=cfg.critic, options=opts,
                                    resume=resume, device=device, quiet=quiet)

@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from .autoencoder import Reconstruction, SpectrogramAutoencoder
 from .critics import Critics, critic_hinge_loss, generator_adversarial_loss
 from .spectral import MSSD_HOPS, multiscale_log_spectral_distance, multiscale_spectral_distance
 
-__all__ = ["AELossWeights", "autoencoder_generator_loss", "autoencoder_critic_loss", "phase_loss"]
+__all__ = ["AELossWeights", "autoencoder_generator_loss", "autoencoder_critic_loss", "phase_loss", "pitch_loss"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class AELossWeights:
     mssd_hops: tuple[int, ...] = MSSD_HOPS
     mssd_log: float = 0.0  # weight of the log-power multi-scale distance (an addition; 0 = the paper)
     phase: float = 0.0  # weight of the magnitude-weighted phase loss (an addition; 0 = the paper)
+    pitch: float = 1.0  # weight of the pitch head's cross-entropy (an addition; only with a head and MIDI targets)
 
 
 def phase_loss(rec: Reconstruction) -> torch.Tensor:
@@ -49,11 +51,23 @@ def phase_loss(rec: Reconstruction) -> torch.Tensor:
     return (w * (1.0 - torch.cos(err))).sum() / w.sum().clamp_min(1e-8)
 
 
+def pitch_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of pitch-head ``logits`` (B, classes, frames) against ``target`` (B, frames')
+    classes; the shorter of the two frame axes is used, the rest of the logits (padding) is
+    ignored, and target -1 (unknown) frames are ignored. Returns a scalar (nats)."""
+    n = min(logits.shape[-1], target.shape[-1])
+    target = target[:, :n].to(logits.device)
+    if not (target >= 0).any():
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits[..., :n], target, ignore_index=-1)
+
+
 def autoencoder_generator_loss(
     ae: SpectrogramAutoencoder,
     critics: Critics | None,
     wave: torch.Tensor,
     weights: AELossWeights = AELossWeights(),
+    pitch: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float], Reconstruction]:
     """Generator loss for a batch of waveforms (B, samples).
 
@@ -61,6 +75,8 @@ def autoencoder_generator_loss(
     float value of each term (``rec``, ``mssd``, ``mssd_log`` / ``phase`` when weighted, ``adv``, ``total``), and the
     reconstruction (whose ``wave_hat`` the critic step reuses, detached). With
     ``critics=None`` (or ``weights.adv == 0``) the adversarial term is left out (warm-up).
+    ``pitch``: (B, frames) note classes per STFT frame (-1 = unknown), for the pitch head's
+    cross-entropy (``pitch`` part) when ``weights.pitch > 0`` and the model has a head.
     """
     rec = ae(wave)  # forward == reconstruct; calling the module keeps DDP hooks working
     l_rec = (rec.logpow_hat - rec.logpow).abs().mean()
@@ -75,6 +91,10 @@ def autoencoder_generator_loss(
         l_phase = phase_loss(rec)
         loss = loss + weights.phase * l_phase
         parts["phase"] = l_phase.item()
+    if weights.pitch > 0 and pitch is not None and rec.pitch_logits is not None:
+        l_pitch = pitch_loss(rec.pitch_logits, pitch)
+        loss = loss + weights.pitch * l_pitch
+        parts["pitch"] = l_pitch.item()
     if critics is not None and weights.adv > 0:
         l_adv = generator_adversarial_loss(critics(rec.wave_hat))
         loss = loss + weights.adv * l_adv

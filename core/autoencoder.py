@@ -23,6 +23,7 @@ from torch import nn
 
 from .config import AutoencoderConfig
 from .layers import Downsample1d, Upsample1d, res_stack
+from .pitch_phase import carrier_phase
 from .spectral import griffin_lim, istft, log_power, stft
 
 __all__ = ["SpectrogramAutoencoder", "Reconstruction"]
@@ -49,7 +50,8 @@ class Encoder(nn.Module):
 
 class Decoder(nn.Module):
     """(B, latent_dim, T) -> (B, k * bins, T * frames_per_latent): log power, then phase
-    x and y (``phase="direct"``, k = 3) or the phase-advance deviation (``phase="if"``, k = 2)."""
+    x and y (``phase="direct"``, k = 3) or the phase-advance deviation (``phase="if"``, k = 2);
+    plus, with a pitch head, (B, pitch_bins + 1, T * frames_per_latent) note logits (else None)."""
 
     def __init__(self, cfg: AutoencoderConfig):
         super().__init__()
@@ -61,9 +63,13 @@ class Decoder(nn.Module):
         layers += [nn.LeakyReLU(0.2), nn.Conv1d(ch[0], k * cfg.n_bins, 3, padding=1)]
         self.body = nn.Sequential(*layers)
         self.n_bins = cfg.n_bins
+        self.pitch = nn.Conv1d(ch[0], cfg.pitch_bins + 1, 3, padding=1) if cfg.pitch_bins > 0 else None
 
-    def forward(self, latent: torch.Tensor) -> torch.Tensor:
-        return self.body(latent)
+    def forward(self, latent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self.pitch is None:
+            return self.body(latent), None
+        hidden = self.body[:-1](latent)  # the pitch head reads the same features as the output conv
+        return self.body[-1](hidden), self.pitch(hidden)
 
 
 @dataclass
@@ -74,7 +80,8 @@ class Reconstruction:
     output; ``wave``: input waveform padded to a multiple of ``ratio`` (B, samples);
     ``wave_hat``: the iSTFT reconstruction, same length; ``latent``: (B, latent_dim, frames);
     ``spec``: the input's complex spectrogram; ``phase_hat``: the decoded phase (radians);
-    ``advance_hat``: the decoded per-hop phase advance (IF mode only, else None).
+    ``advance_hat``: the decoded per-hop phase advance (IF mode only, else None);
+    ``pitch_logits``: the pitch head's (B, pitch_bins + 1, frames) logits (else None).
     """
 
     logpow: torch.Tensor
@@ -85,6 +92,7 @@ class Reconstruction:
     spec: torch.Tensor | None = None
     phase_hat: torch.Tensor | None = None
     advance_hat: torch.Tensor | None = None
+    pitch_logits: torch.Tensor | None = None
 
 
 class SpectrogramAutoencoder(nn.Module):
@@ -140,13 +148,32 @@ class SpectrogramAutoencoder(nn.Module):
         centre = (2 * math.pi * c.hop / c.n_fft) * k
         return centre[None, :, None] + math.pi * torch.tanh(raw.double())
 
-    def _decoder_out(self, latent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The decoder's log power (B, bins, frames) and raw phase channels."""
+    def _decoder_out(self, latent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The decoder's log power (B, bins, frames), raw phase channels and pitch logits (or None)."""
         if self.decoder is None:
             raise RuntimeError("this autoencoder was loaded without its decoder (encode-only)")
-        out = self.decoder(latent).float()
+        out, pitch = self.decoder(latent)
+        out = out.float()
         n = self.cfg.n_bins
-        return out[:, :n], out[:, n:]
+        return out[:, :n], out[:, n:], (pitch.float() if pitch is not None else None)
+
+    def decode_pitch(self, latent: torch.Tensor) -> torch.Tensor:
+        """Pitch-head classes (B, T * frames_per_latent): 0 = silent, c = MIDI note
+        ``pitch_low + c - 1``. Needs a pitch head."""
+        if self.cfg.pitch_bins <= 0:
+            raise RuntimeError("this autoencoder has no pitch head")
+        return self._decoder_out(latent)[2].argmax(dim=1)
+
+    def _spectrogram(self, logpow: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+        """Complex spectrogram from log power and phase, with the optional Griffin-Lim refinement."""
+        mag = torch.exp(0.5 * logpow.clamp(max=30.0))
+        if self.cfg.phase_iters > 0:
+            return griffin_lim(mag, phase, self.cfg.n_fft, self.cfg.hop, self.cfg.phase_iters)
+        return torch.polar(mag, phase)
+
+    def _pitch_phase(self, logits: torch.Tensor) -> torch.Tensor:
+        c = self.cfg
+        return carrier_phase(logits.argmax(dim=1), c.pitch_low, c.n_fft, c.hop, c.sample_rate)
 
     def _phase(self, raw: torch.Tensor, phase_start: torch.Tensor | None = None, anchor: int = 0) -> torch.Tensor:
         """Phase in radians (B, bins, frames) from the raw phase channels."""
@@ -165,14 +192,13 @@ class SpectrogramAutoencoder(nn.Module):
 
         IF mode only: the integrated phase is shifted so that frame ``anchor - 1`` has phase
         ``phase_start`` (B, bins) — how chunked decoding continues the phase of the previous
-        chunk. By default the phase is 0 before frame 0.
+        chunk. By default the phase is 0 before frame 0. With ``phase_source="pitch"`` the phase is
+        that of a harmonic carrier playing the pitch head's notes (:mod:`.pitch_phase`).
         """
-        logpow, raw = self._decoder_out(latent)
-        mag = torch.exp(0.5 * logpow.clamp(max=30.0))
-        phase = self._phase(raw, phase_start, anchor)
-        if self.cfg.phase_iters > 0:
-            return logpow, griffin_lim(mag, phase, self.cfg.n_fft, self.cfg.hop, self.cfg.phase_iters)
-        return logpow, torch.polar(mag, phase)
+        logpow, raw, logits = self._decoder_out(latent)
+        if self.cfg.phase_source == "pitch":
+            return logpow, self._spectrogram(logpow, self._pitch_phase(logits))
+        return logpow, self._spectrogram(logpow, self._phase(raw, phase_start, anchor))
 
     def decode(self, latent: torch.Tensor, length: int | None = None) -> torch.Tensor:
         """Latent (B, latent_dim, T) -> waveform (B, T * ratio), cropped to ``length`` if given."""
@@ -190,12 +216,12 @@ class SpectrogramAutoencoder(nn.Module):
         spec = stft(wave, c.n_fft, c.hop)
         logpow = log_power(spec, c.eps)
         latent = self.encoder(logpow)
-        logpow_hat, raw = self._decoder_out(latent)
+        logpow_hat, raw, logits = self._decoder_out(latent)
         phase_hat = self._phase(raw)
         spec_hat = torch.polar(torch.exp(0.5 * logpow_hat.clamp(max=30.0)), phase_hat)
         wave_hat = istft(spec_hat, c.n_fft, c.hop, length=wave.shape[-1])
         advance = self.phase_advance(raw).float() if c.phase == "if" else None
-        return Reconstruction(logpow, logpow_hat, wave, wave_hat, latent, spec, phase_hat, advance)
+        return Reconstruction(logpow, logpow_hat, wave, wave_hat, latent, spec, phase_hat, advance, logits)
 
     # ------------------------------------------------------------- bounded-memory inference
 
@@ -229,6 +255,8 @@ class SpectrogramAutoencoder(nn.Module):
         if total <= chunk_frames + 2 * context:
             return self.decode(latent, length)
         r, fpl, c = self.ratio, self.cfg.frames_per_latent, self.cfg
+        if c.phase_source == "pitch":
+            return self._decode_chunked_pitch(latent, length, chunk_frames, context)
         outs = []
         phase_prev = None  # IF mode: phase of the frame before this chunk's first kept frame
         for start in range(0, total, chunk_frames):
@@ -241,6 +269,26 @@ class SpectrogramAutoencoder(nn.Module):
             w = istft(spec, c.n_fft, c.hop)
             outs.append(w[:, (start - lo) * r : (stop - lo) * r])
         wave = torch.cat(outs, dim=-1)
+        if length is not None:
+            wave = wave[:, :length] if wave.shape[-1] >= length else F.pad(wave, (0, length - wave.shape[-1]))
+        return wave
+
+    def _decode_chunked_pitch(self, latent: torch.Tensor, length: int | None, chunk_frames: int,
+                              context: int) -> torch.Tensor:
+        """Chunked decode for ``phase_source="pitch"``: log power and notes are decoded in
+        windows, then one carrier runs over the whole song so its phase has no seams."""
+        total, fpl, c = latent.shape[-1], self.cfg.frames_per_latent, self.cfg
+        logpows, classes = [], []
+        for start in range(0, total, chunk_frames):
+            stop = min(start + chunk_frames, total)
+            lo, hi = max(0, start - context), min(total, stop + context)
+            logpow, _, logits = self._decoder_out(latent[:, :, lo:hi])
+            keep = slice((start - lo) * fpl, (stop - lo) * fpl)
+            logpows.append(logpow[..., keep])
+            classes.append(logits[..., keep].argmax(dim=1))
+        logpow, cls = torch.cat(logpows, dim=-1), torch.cat(classes, dim=-1)
+        phase = carrier_phase(cls, c.pitch_low, c.n_fft, c.hop, c.sample_rate)
+        wave = istft(self._spectrogram(logpow, phase), c.n_fft, c.hop)
         if length is not None:
             wave = wave[:, :length] if wave.shape[-1] >= length else F.pad(wave, (0, length - wave.shape[-1]))
         return wave

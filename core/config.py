@@ -49,6 +49,15 @@ class AutoencoderConfig:
     # starting from the decoded phase. 0 = the decoder's phase as it is (the paper). Not a
     # training setting: a run may be resumed or exported with another value.
     phase_iters: int = 0
+    # Pitch head (bass autoencoders): the decoder also classifies each STFT frame as silent or
+    # one of ``pitch_bins`` semitones from MIDI note ``pitch_low`` (trained with a cross-entropy
+    # on the song's bass MIDI), which forces the latent to carry pitch. 0 = no head (the paper).
+    pitch_bins: int = 0
+    pitch_low: int = 24  # MIDI note of class 1 (C1, 32.7 Hz)
+    # Where the decoded phase comes from at inference: "decoder" (the phase output) or "pitch"
+    # (the phase of a harmonic carrier that follows the pitch head's notes; needs pitch_bins > 0).
+    # Not a training setting, like phase_iters.
+    phase_source: str = "decoder"
 
     @property
     def ratio(self) -> int:
@@ -74,6 +83,10 @@ class AutoencoderConfig:
             raise ValueError("n_fft must be at least hop")
         if self.phase not in ("direct", "if"):
             raise ValueError(f"phase must be 'direct' or 'if', got {self.phase!r}")
+        if self.phase_source not in ("decoder", "pitch"):
+            raise ValueError(f"phase_source must be 'decoder' or 'pitch', got {self.phase_source!r}")
+        if self.phase_source == "pitch" and self.pitch_bins <= 0:
+            raise ValueError("phase_source='pitch' needs a pitch head (pitch_bins > 0)")
 
 
 @dataclass(frozen=True)
@@ -171,7 +184,7 @@ def _small() -> ModelConfig:
     return ModelConfig(
         name="small",
         mix_ae=AutoencoderConfig(latent_dim=64, **ae),
-        bass_ae=AutoencoderConfig(latent_dim=32, **ae),
+        bass_ae=AutoencoderConfig(latent_dim=32, pitch_bins=48, phase_source="pitch", **ae),
         critic=CriticConfig(channels=(96, 128, 192), mel_bins=128),
         unet=UNetConfig(latent_dim=32, cond_dim=64, channels=(128, 192, 224), res_blocks=2,
                         attn_levels=(2,), heads=4, time_dim=64, train_frames=128),

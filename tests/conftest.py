@@ -26,7 +26,8 @@ def tiny_config() -> ModelConfig:
         base,
         name="tiny",
         mix_ae=dataclasses.replace(ae, latent_dim=16),
-        bass_ae=dataclasses.replace(ae, latent_dim=8),
+        bass_ae=dataclasses.replace(ae, latent_dim=8, pitch_bins=base.bass_ae.pitch_bins,
+                                    phase_source=base.bass_ae.phase_source),
         unet=UNetConfig(latent_dim=8, cond_dim=16, channels=(32, 48, 64), res_blocks=1, attn_levels=(2,),
                         heads=4, time_dim=16, dpb_hidden=16, train_frames=64),
     )

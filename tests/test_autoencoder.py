@@ -29,10 +29,10 @@ def test_paper_preset_shapes_ratio_4096():
     assert 30e6 < n_params < 45e6  # the paper's ~37M
 
 
-@pytest.mark.parametrize("phase", ["direct", "if"])
-def test_chunked_decode_and_encode_match_whole(tiny_config, phase):
+@pytest.mark.parametrize("phase,source", [("direct", "decoder"), ("if", "decoder"), ("direct", "pitch")])
+def test_chunked_decode_and_encode_match_whole(tiny_config, phase, source):
     torch.manual_seed(0)
-    ae = SpectrogramAutoencoder(dataclasses.replace(tiny_config.bass_ae, phase=phase)).eval()
+    ae = SpectrogramAutoencoder(dataclasses.replace(tiny_config.bass_ae, phase=phase, phase_source=source)).eval()
     x = torch.randn(1, ae.ratio * 300 + 5) * 0.1
     with torch.no_grad():
         z = ae.encode(x)

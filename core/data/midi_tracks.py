@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import mido
+import numpy as np
 
 BASS_PROGRAMS = range(32, 40)  # GM "Bass" family, 0-based program numbers
 DRUM_CHANNEL = 9  # GM channel 10, 0-based
@@ -136,3 +137,36 @@ def bar_starts(midi: mido.MidiFile, bars: int) -> list[float]:
 def note_count(midi: mido.MidiFile) -> int:
     """Return the number of sounding notes (note_on with velocity > 0) in ``midi``."""
     return sum(1 for t in midi.tracks for m in t if m.type == "note_on" and m.velocity > 0)
+
+
+def note_spans(midi: mido.MidiFile) -> list[tuple[float, float, int]]:
+    """Every note of ``midi`` as ``(onset_s, offset_s, note)`` sorted by onset, in seconds.
+
+    A note-on with velocity 0 counts as a note-off; a note still on at the end of the file
+    ends at its last event.
+    """
+    to_sec = tick_to_seconds(midi)
+    spans, end_tick = [], 0
+    for track in midi.tracks:
+        sounding: dict[tuple[int, int], int] = {}
+        for tick, msg in _absolute(track):
+            end_tick = max(end_tick, tick)
+            if msg.type == "note_on" and msg.velocity > 0:
+                sounding[(msg.channel, msg.note)] = tick
+            elif msg.type in ("note_off", "note_on") and (msg.channel, msg.note) in sounding:
+                spans.append((to_sec(sounding.pop((msg.channel, msg.note))), to_sec(tick), msg.note))
+        spans += [(to_sec(t), to_sec(end_tick), note) for (_, note), t in sounding.items()]
+    return sorted(spans)
+
+
+def frame_notes(spans: list[tuple[float, float, int]], start_s: float, frames: int, hop_s: float) -> np.ndarray:
+    """The sounding MIDI note of frames centred at ``start_s + (t + 0.5) * hop_s`` seconds,
+    t = 0..frames-1, as int64 (frames,); -1 where no note sounds. Where notes overlap, the
+    one that started last wins (a bass line is monophonic)."""
+    out = np.full(frames, -1, dtype=np.int64)
+    centres = start_s + (np.arange(frames) + 0.5) * hop_s
+    for onset, offset, note in spans:  # sorted by onset: later notes overwrite
+        if offset <= centres[0] or onset > centres[-1]:
+            continue
+        out[(centres >= onset) & (centres < offset)] = note
+    return out

@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+import mido
 import numpy as np
 import soundfile as sf
 import soxr
 import torch
 
 from .manifest import Song, read_manifest
+from .midi_tracks import frame_notes, note_spans
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,10 @@ class StemCrops(torch.utils.data.Dataset):
         min_bass_db: a crop whose bass RMS is below this (dBFS) is redrawn (None: keep all).
         max_draws: draws per item before giving up (silent bass: keep the last crop;
             unreadable files: raise ``RuntimeError``).
+        pitch_hop: if set, bass items also carry "pitch": the sounding note of each frame of
+            ``pitch_hop`` samples (frame t centred at ``(t + 0.5) * pitch_hop``) from the song's
+            bass MIDI, as classes: 0 = no note, c = MIDI note ``pitch_low + c - 1`` for
+            ``pitch_bins`` semitones, -1 = unknown (no MIDI, or a note out of range).
 
     ``skipped`` counts draws lost to unreadable files (in this process; DataLoader
     workers keep their own count).
@@ -104,6 +110,9 @@ class StemCrops(torch.utils.data.Dataset):
         bass_in_mix_prob: float = 0.0,
         min_bass_db: float | None = -50.0,
         max_draws: int = 32,
+        pitch_hop: int | None = None,
+        pitch_low: int = 24,
+        pitch_bins: int = 48,
     ) -> None:
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
@@ -125,6 +134,8 @@ class StemCrops(torch.utils.data.Dataset):
         self.max_draws = int(max_draws)
         self.skipped = 0
         self.bad_songs: dict[str, str] = {}
+        self.pitch_hop, self.pitch_low, self.pitch_bins = pitch_hop, int(pitch_low), int(pitch_bins)
+        self._spans: dict[str, list] = {}
 
     @classmethod
     def from_manifest(cls, path: str | Path, split: str | None = "train", **kwargs) -> "StemCrops":
@@ -190,6 +201,27 @@ class StemCrops(torch.utils.data.Dataset):
                 mix = mix + bass
             crop.mix = self._to_rate(mix, song.sample_rate) * db_to_gain(crop.mix_gain_db)
 
+    def pitch_classes(self, crop: Crop) -> np.ndarray:
+        """The "pitch" target of a crop (see ``pitch_hop``): int64 (crop_samples // pitch_hop,)."""
+        frames = self.crop_samples // self.pitch_hop
+        song = crop.song
+        if song.bass_midi is None:
+            return np.full(frames, -1, dtype=np.int64)
+        if song.song not in self._spans:
+            try:
+                self._spans[song.song] = note_spans(mido.MidiFile(str(song.bass_midi)))
+            except (OSError, ValueError, EOFError) as e:
+                log.warning("%s: unreadable bass MIDI (%s); no pitch target", song.bass_midi, e)
+                self._spans[song.song] = None
+        spans = self._spans[song.song]
+        if spans is None:
+            return np.full(frames, -1, dtype=np.int64)
+        notes = frame_notes(spans, crop.start / song.sample_rate, frames, self.pitch_hop / self.sample_rate)
+        cls = notes - self.pitch_low + 1
+        cls[(notes >= 0) & ((cls < 1) | (cls > self.pitch_bins))] = -1
+        cls[notes < 0] = 0
+        return cls
+
     def draw(self, index: int) -> Crop:
         """Return the :class:`Crop` of item ``index`` (numpy audio plus what was drawn).
 
@@ -215,17 +247,21 @@ class StemCrops(torch.utils.data.Dataset):
         return quiet  # every readable draw had a quiet bass: keep the last one
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        """Return {"bass": (1, crop_samples)} / {"mix": ...} / both for "pair", float32 tensors."""
+        """Return {"bass": (1, crop_samples)} / {"mix": ...} / both for "pair", float32 tensors
+        (and "pitch", int64 (crop_samples // pitch_hop,), with ``pitch_hop``)."""
         crop = self.draw(index)
         out = {}
         if crop.mix is not None:
             out["mix"] = torch.from_numpy(np.ascontiguousarray(crop.mix, dtype=np.float32))[None]
         if crop.bass is not None:
             out["bass"] = torch.from_numpy(np.ascontiguousarray(crop.bass, dtype=np.float32))[None]
+            if self.pitch_hop:
+                out["pitch"] = torch.from_numpy(self.pitch_classes(crop))
         return out
 
     def batch(self, step: int, batch_size: int) -> dict[str, torch.Tensor]:
         """Return the batch of training step ``step``: items ``step*batch_size ..`` stacked to
-        (batch_size, 1, crop_samples) tensors. The same step always gives the same batch."""
+        (batch_size, 1, crop_samples) tensors (pitch: (batch_size, frames)). The same step
+        always gives the same batch."""
         items = [self[step * batch_size + j] for j in range(batch_size)]
         return {k: torch.stack([it[k] for it in items]) for k in items[0]}

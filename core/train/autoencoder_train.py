@@ -65,12 +65,15 @@ class AETrainOptions:
     overfit: bool = False  # always train on step 0's batch (a debugging check that the loop can learn)
     level_db: tuple[float, float] | None = (-32.0, -12.0)  # each crop scaled to a random RMS (dBFS) in this range
     weights: AELossWeights = field(default_factory=AELossWeights)
+    # Start a new run from another run's weights (e.g. add a pitch head to a trained autoencoder):
+    # every tensor whose name and shape match is loaded, the rest keep their initialisation.
+    init_from: str | None = None
 
 
 
 def _trained_fields(cfg: dict) -> dict:
     """The config fields that shape the weights (inference-only settings left out)."""
-    return {k: v for k, v in cfg.items() if k != "phase_iters"}
+    return {k: v for k, v in cfg.items() if k not in ("phase_iters", "phase_source")}
 
 
 def _set_level(wave: torch.Tensor, level_db: tuple[float, float] | None, gen: torch.Generator) -> torch.Tensor:
@@ -93,19 +96,41 @@ def load_autoencoder(path: str | Path, with_decoder: bool = True) -> Spectrogram
     return ae.eval()
 
 
+def _init_from(ae: SpectrogramAutoencoder, path: str | Path, verbose: bool) -> None:
+    """Load every tensor of the checkpoint at ``path`` whose name and shape match ``ae``."""
+    own = ae.state_dict()
+    tensors = load_checkpoint(path, kind="autoencoder").tensors
+    match = {k: v for k, v in tensors.items() if k in own and own[k].shape == v.shape}
+    ae.load_state_dict(match, strict=False)
+    if verbose:
+        fresh = sorted(set(own) - set(match))
+        log.info("initialised from %s: %d tensors loaded, %d new (%s)", path, len(match), len(fresh),
+                 ", ".join(fresh[:4]) + (" ..." if len(fresh) > 4 else ""))
+
+
 @torch.no_grad()
 def _validate(ae: SpectrogramAutoencoder, valid: StemCrops, opts: AETrainOptions, ctx: DistContext) -> dict[str, float]:
     ae.eval()
     rec_sum = mssd_sum = 0.0
+    hits = voiced = 0
     for i in range(opts.valid_batches):
-        wave = valid.batch(i, opts.batch_size)[opts.role][:, 0]
-        wave = _set_level(wave, opts.level_db, torch.Generator().manual_seed(i)).to(ctx.device)
+        batch = valid.batch(i, opts.batch_size)
+        wave = _set_level(batch[opts.role][:, 0], opts.level_db, torch.Generator().manual_seed(i)).to(ctx.device)
         r = ae.reconstruct(wave)
         rec_sum += (r.logpow_hat - r.logpow).abs().mean().item()
         mssd_sum += multiscale_spectral_distance(r.wave, r.wave_hat, opts.weights.mssd_hops).item()
+        if r.pitch_logits is not None and "pitch" in batch:
+            target = batch["pitch"].to(ctx.device)
+            n = min(target.shape[-1], r.pitch_logits.shape[-1])
+            pred, target = r.pitch_logits[..., :n].argmax(dim=1), target[:, :n]
+            hits += int(((pred == target) & (target > 0)).sum())
+            voiced += int((target > 0).sum())
     ae.train()
     n = max(1, opts.valid_batches)
-    return {"valid/rec": rec_sum / n, "valid/mssd": mssd_sum / n}
+    out = {"valid/rec": rec_sum / n, "valid/mssd": mssd_sum / n}
+    if voiced:
+        out["valid/pitch_acc"] = hits / voiced  # share of sounding frames whose note the head names
+    return out
 
 
 def train_autoencoder(manifest: str | Path, out_dir: str | Path, *, config: AutoencoderConfig,
@@ -124,13 +149,15 @@ def train_autoencoder(manifest: str | Path, out_dir: str | Path, *, config: Auto
     out = Path(out_dir)
     ctx = setup_distributed(device)
     crop = int(round(options.crop_seconds * config.sample_rate))
+    pitch = dict(pitch_hop=config.hop, pitch_low=config.pitch_low, pitch_bins=config.pitch_bins) \
+        if config.pitch_bins > 0 and options.role == "bass" else {}
     train = StemCrops.from_manifest(manifest, "train", sample_rate=config.sample_rate, crop_samples=crop,
-                                    role=options.role, seed=options.seed)
+                                    role=options.role, seed=options.seed, **pitch)
     valid = None
     for split in ("valid", "test"):
         try:
             valid = StemCrops.from_manifest(manifest, split, sample_rate=config.sample_rate, crop_samples=crop,
-                                            role=options.role, seed=10_000 + options.seed)
+                                            role=options.role, seed=10_000 + options.seed, **pitch)
             break
         except ValueError:
             continue
@@ -144,6 +171,8 @@ def train_autoencoder(manifest: str | Path, out_dir: str | Path, *, config: Auto
     opt_c = torch.optim.Adam(critics.parameters(), lr=options.critic_lr, betas=options.betas)
     start = 0
     state_path = out / "state.pt"
+    if options.init_from and not (resume and state_path.is_file()):
+        _init_from(ae, options.init_from, ctx.is_main)
     if resume and state_path.is_file():
         st = load_state(state_path)
         if _trained_fields(st["config"]) != _trained_fields(config_to_dict(config)):
@@ -177,12 +206,13 @@ def train_autoencoder(manifest: str | Path, out_dir: str | Path, *, config: Auto
         with interrupt_guard() as flag:
             while step < options.steps and not flag["stop"]:
                 data_step = 0 if options.overfit else step
-                wave = train.batch(data_step * ctx.world + ctx.rank, options.batch_size)[options.role][:, 0]
+                batch = train.batch(data_step * ctx.world + ctx.rank, options.batch_size)
+                wave = batch[options.role][:, 0]
                 wave = _set_level(wave, options.level_db, step_generator(options.seed, data_step, ctx.rank, 2)).to(ctx.device)
                 adversarial = step >= options.warmup_steps and options.weights.adv > 0
                 with autocast_for(ctx, options.precision):
                     loss, parts, rec = autoencoder_generator_loss(model, crit if adversarial else None, wave,
-                                                                  options.weights)
+                                                                  options.weights, batch.get("pitch"))
                 if not math.isfinite(parts["total"]):
                     raise FloatingPointError(f"non-finite autoencoder loss at step {step}: {parts}")
                 opt_g.zero_grad(set_to_none=True)

@@ -1,0 +1,69 @@
+"""Phase for a decoded bass spectrogram from its decoded notes (the pitch head).
+
+A magnitude spectrogram alone does not pin down the pitch of a low note (the bins are
+wider than the gaps between bass notes); its phase does. When the bass autoencoder has a
+pitch head, the decoder names the sounding semitone of every STFT frame, and the phase of
+each bin is taken from a harmonic carrier that plays exactly those notes: a band-limited
+pulse train whose fundamental follows the notes, continuous across note changes. Frames
+the head calls silent get the phase of white noise.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .spectral import stft
+
+__all__ = ["frame_f0", "harmonic_carrier", "carrier_phase"]
+
+
+def frame_f0(classes: torch.Tensor, pitch_low: int) -> torch.Tensor:
+    """Fundamental in Hz per frame from pitch-head classes (..., frames): class 0 is silent
+    (returns 0 Hz there), class c >= 1 is MIDI note ``pitch_low + c - 1``."""
+    midi = (pitch_low + classes - 1).double()
+    f0 = 440.0 * torch.pow(2.0, (midi - 69.0) / 12.0)
+    return torch.where(classes > 0, f0, torch.zeros_like(f0))
+
+
+def harmonic_carrier(f0: torch.Tensor, hop: int, sample_rate: int, seed: int = 0,
+                     max_freq: float | None = None) -> torch.Tensor:
+    """Band-limited pulse train following ``f0`` (batch, frames) in Hz, one value per STFT frame.
+
+    Returns (batch, frames * hop) samples: the sum of every harmonic below ``max_freq``
+    (default 0.45 * sample_rate) with equal amplitude, normalised to a peak of about 1, and
+    low-level white noise (from ``seed``) where ``f0`` is 0. The running phase is
+    integrated in float64, so it stays continuous through note changes.
+    """
+    max_freq = 0.45 * sample_rate if max_freq is None else max_freq
+    voiced = f0 > 0
+    # Hold the last voiced pitch through silences (and the first one before it) so the phase
+    # never jumps; a wholly silent row gets 55 Hz (it is all noise anyway).
+    frames = f0.shape[-1]
+    idx = torch.arange(frames, device=f0.device).expand_as(f0)
+    last = torch.cummax(torch.where(voiced, idx, torch.full_like(idx, -1)), dim=-1).values
+    first = torch.where(voiced, idx, torch.full_like(idx, frames)).min(dim=-1, keepdim=True).values
+    pos = torch.where(last >= 0, last, first.clamp(max=frames - 1))
+    held = torch.gather(f0.double(), -1, pos)
+    held = torch.where(held > 0, held, torch.full_like(held, 55.0))
+    f = held.repeat_interleave(hop, dim=-1)
+    phi = torch.cumsum(2 * math.pi * f / sample_rate, dim=-1)
+    n_harm = torch.floor(max_freq / f).clamp(min=1.0)
+    half = torch.sin(phi / 2)
+    tiny = half.abs() < 1e-9
+    dirichlet = torch.sin((n_harm + 0.5) * phi) / torch.where(tiny, torch.ones_like(half), half)
+    pulse = torch.where(tiny, 2 * n_harm + 1, dirichlet) - 1.0  # = 2 * sum_{h=1..H} cos(h * phi)
+    pulse = pulse / (2 * n_harm)
+    gen = torch.Generator().manual_seed(seed)
+    noise = 1e-2 * torch.randn(pulse.shape, generator=gen, dtype=torch.float64)
+    v = voiced.repeat_interleave(hop, dim=-1)
+    return torch.where(v, pulse, noise).float()
+
+
+def carrier_phase(classes: torch.Tensor, pitch_low: int, n_fft: int, hop: int, sample_rate: int,
+                  seed: int = 0) -> torch.Tensor:
+    """Phase in radians (batch, n_fft // 2 + 1, frames) of the STFT of the harmonic carrier
+    playing the pitch-head ``classes`` (batch, frames), in the framing of :func:`stft`."""
+    carrier = harmonic_carrier(frame_f0(classes, pitch_low), hop, sample_rate, seed)
+    return torch.angle(stft(carrier.to(classes.device), n_fft, hop))[..., : classes.shape[-1]]
