@@ -57,6 +57,8 @@ def train() -> None:
 @click.option("--data", "manifest", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="manifest.jsonl from `groundbass data index` or `data synth`.")
 @click.option("--warmup-steps", type=int, default=None, help="Steps with the adversarial term off.")
+@click.option("--mssd", type=float, default=None,
+              help="Weight of the paper's multi-scale spectral distance (default 0.002; 0 skips it).")
 @click.option("--mssd-log", type=float, default=None,
               help="Weight of the log-power multi-scale spectral distance (not in the paper; default 0).")
 @click.option("--phase-loss", type=float, default=None,
@@ -65,10 +67,12 @@ def train() -> None:
               help="Decoder phase output: direct, or instantaneous frequency (default: the preset's).")
 @click.option("--pitch-loss", type=float, default=None,
               help="Weight of the pitch head's cross-entropy on the bass MIDI (default 1; bass presets with a head).")
+@click.option("--chroma-loss", type=float, default=None,
+              help="Weight of the chroma head's cross-entropy on the chord chart (default 1; mix presets with a head).")
 @click.option("--init-from", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Start a new run from this autoencoder's weights (tensors that match by name and shape).")
 @_common
-def train_autoencoder_cmd(role, manifest, warmup_steps, mssd_log, phase_loss, phase, pitch_loss, init_from, steps, batch_size, lr, ckpt_every, valid_every, seed,
+def train_autoencoder_cmd(role, manifest, warmup_steps, mssd, mssd_log, phase_loss, phase, pitch_loss, chroma_loss, init_from, steps, batch_size, lr, ckpt_every, valid_every, seed,
                           device, precision, resume, preset_name, out_dir, quiet):
     """Train a spectrogram autoencoder on the mix or the bass stems of a manifest."""
     from groundbass.core.train.autoencoder_train import AETrainOptions, train_autoencoder
@@ -78,7 +82,8 @@ def train_autoencoder_cmd(role, manifest, warmup_steps, mssd_log, phase_loss, ph
     ae_cfg = cfg.bass_ae if role == "bass" else cfg.mix_ae
     if phase is not None:
         ae_cfg = dataclasses.replace(ae_cfg, phase=phase)
-    weights = with_overrides(AELossWeights(), mssd_log=mssd_log, phase=phase_loss, pitch=pitch_loss)
+    weights = with_overrides(AELossWeights(), mssd=mssd, mssd_log=mssd_log, phase=phase_loss, pitch=pitch_loss,
+                             chroma=chroma_loss)
     opts = with_overrides(AETrainOptions(), role=role, steps=steps, batch_size=batch_size, lr=lr, critic_lr=lr,
                         ckpt_every=ckpt_every, valid_every=valid_every, seed=seed, precision=precision,
                         warmup_steps=warmup_steps, weights=weights,

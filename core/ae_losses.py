@@ -17,7 +17,7 @@ from .autoencoder import Reconstruction, SpectrogramAutoencoder
 from .critics import Critics, critic_hinge_loss, generator_adversarial_loss
 from .spectral import MSSD_HOPS, multiscale_log_spectral_distance, multiscale_spectral_distance
 
-__all__ = ["AELossWeights", "autoencoder_generator_loss", "autoencoder_critic_loss", "phase_loss", "pitch_loss"]
+__all__ = ["AELossWeights", "autoencoder_generator_loss", "autoencoder_critic_loss", "chroma_loss", "phase_loss", "pitch_loss"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class AELossWeights:
     mssd_hops: tuple[int, ...] = MSSD_HOPS
     mssd_log: float = 0.0  # weight of the log-power multi-scale distance (an addition; 0 = the paper)
     phase: float = 0.0  # weight of the magnitude-weighted phase loss (an addition; 0 = the paper)
+    chroma: float = 1.0  # weight of the chroma head's binary cross-entropy (an addition; with a head and chords)
     pitch: float = 1.0  # weight of the pitch head's cross-entropy (an addition; only with a head and MIDI targets)
 
 
@@ -62,27 +63,45 @@ def pitch_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits[..., :n], target, ignore_index=-1)
 
 
+def chroma_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of chroma-head ``logits`` (B, 12, frames) against ``target``
+    (B, frames', 12) in {0, 1}; frames whose target row is -1 (no chord known) and frames past
+    the shorter axis are ignored. Returns a scalar (nats per pitch class)."""
+    n = min(logits.shape[-1], target.shape[1])
+    target = target[:, :n].to(logits.device).transpose(1, 2)  # (B, 12, n)
+    known = (target[:, :1] >= 0).expand_as(target)
+    if not known.any():
+        return logits.sum() * 0.0
+    return F.binary_cross_entropy_with_logits(logits[..., :n][known], target[known].float())
+
+
 def autoencoder_generator_loss(
     ae: SpectrogramAutoencoder,
     critics: Critics | None,
     wave: torch.Tensor,
     weights: AELossWeights = AELossWeights(),
     pitch: torch.Tensor | None = None,
+    chroma: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float], Reconstruction]:
     """Generator loss for a batch of waveforms (B, samples).
 
     Returns ``(loss, parts, reconstruction)``: the scalar loss to back-propagate, the
-    float value of each term (``rec``, ``mssd``, ``mssd_log`` / ``phase`` when weighted, ``adv``, ``total``), and the
+    float value of each term (``rec``; ``mssd``, ``mssd_log``, ``phase``, ``pitch``, ``chroma``, ``adv`` when
+    weighted; ``total``), and the
     reconstruction (whose ``wave_hat`` the critic step reuses, detached). With
     ``critics=None`` (or ``weights.adv == 0``) the adversarial term is left out (warm-up).
     ``pitch``: (B, frames) note classes per STFT frame (-1 = unknown), for the pitch head's
-    cross-entropy (``pitch`` part) when ``weights.pitch > 0`` and the model has a head.
+    cross-entropy (``pitch`` part) when ``weights.pitch > 0`` and the model has a head;
+    ``chroma``: (B, frames, 12) chord pitch classes (rows of -1 = unknown) for the chroma head.
     """
     rec = ae(wave)  # forward == reconstruct; calling the module keeps DDP hooks working
     l_rec = (rec.logpow_hat - rec.logpow).abs().mean()
-    l_mssd = multiscale_spectral_distance(rec.wave, rec.wave_hat, weights.mssd_hops)
-    loss = weights.rec * l_rec + weights.mssd * l_mssd
-    parts = {"rec": l_rec.item(), "mssd": l_mssd.item()}
+    loss = weights.rec * l_rec
+    parts = {"rec": l_rec.item()}
+    if weights.mssd > 0:  # 0: skipped (it is the costliest term on a CPU)
+        l_mssd = multiscale_spectral_distance(rec.wave, rec.wave_hat, weights.mssd_hops)
+        loss = loss + weights.mssd * l_mssd
+        parts["mssd"] = l_mssd.item()
     if weights.mssd_log > 0:
         l_log = multiscale_log_spectral_distance(rec.wave, rec.wave_hat, weights.mssd_hops)
         loss = loss + weights.mssd_log * l_log
@@ -95,6 +114,10 @@ def autoencoder_generator_loss(
         l_pitch = pitch_loss(rec.pitch_logits, pitch)
         loss = loss + weights.pitch * l_pitch
         parts["pitch"] = l_pitch.item()
+    if weights.chroma > 0 and chroma is not None and rec.chroma_logits is not None:
+        l_chroma = chroma_loss(rec.chroma_logits, chroma)
+        loss = loss + weights.chroma * l_chroma
+        parts["chroma"] = l_chroma.item()
     if critics is not None and weights.adv > 0:
         l_adv = generator_adversarial_loss(critics(rec.wave_hat))
         loss = loss + weights.adv * l_adv

@@ -32,12 +32,12 @@ _LOG_SCALE = 5.0  # log-power values are divided by this before the encoder
 
 
 class Encoder(nn.Module):
-    """(B, bins, frames) log power -> (B, latent_dim, frames / frames_per_latent)."""
+    """(B, bins [+ hires_bins], frames) log power -> (B, latent_dim, frames / frames_per_latent)."""
 
     def __init__(self, cfg: AutoencoderConfig):
         super().__init__()
         ch = cfg.channels
-        self.inp = nn.Conv1d(cfg.n_bins, ch[0], 3, padding=1)
+        self.inp = nn.Conv1d(cfg.n_bins + cfg.hires_bins, ch[0], 3, padding=1)
         layers: list[nn.Module] = []
         for i in range(len(ch) - 1):
             layers += [res_stack(ch[i], cfg.res_blocks), Downsample1d(ch[i], ch[i + 1])]
@@ -51,7 +51,8 @@ class Encoder(nn.Module):
 class Decoder(nn.Module):
     """(B, latent_dim, T) -> (B, k * bins, T * frames_per_latent): log power, then phase
     x and y (``phase="direct"``, k = 3) or the phase-advance deviation (``phase="if"``, k = 2);
-    plus, with a pitch head, (B, pitch_bins + 1, T * frames_per_latent) note logits (else None)."""
+    plus the optional heads' logits per frame: "pitch" (B, pitch_bins + 1, frames) and
+    "chroma" (B, 12, frames)."""
 
     def __init__(self, cfg: AutoencoderConfig):
         super().__init__()
@@ -64,12 +65,15 @@ class Decoder(nn.Module):
         self.body = nn.Sequential(*layers)
         self.n_bins = cfg.n_bins
         self.pitch = nn.Conv1d(ch[0], cfg.pitch_bins + 1, 3, padding=1) if cfg.pitch_bins > 0 else None
+        self.chroma = nn.Conv1d(ch[0], 12, 3, padding=1) if cfg.chroma_head else None
 
-    def forward(self, latent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        if self.pitch is None:
-            return self.body(latent), None
-        hidden = self.body[:-1](latent)  # the pitch head reads the same features as the output conv
-        return self.body[-1](hidden), self.pitch(hidden)
+    def forward(self, latent: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        if self.pitch is None and self.chroma is None:
+            return self.body(latent), {}
+        hidden = self.body[:-1](latent)  # the heads read the same features as the output conv
+        heads = {name: head(hidden) for name, head in (("pitch", self.pitch), ("chroma", self.chroma))
+                 if head is not None}
+        return self.body[-1](hidden), heads
 
 
 @dataclass
@@ -81,7 +85,8 @@ class Reconstruction:
     ``wave_hat``: the iSTFT reconstruction, same length; ``latent``: (B, latent_dim, frames);
     ``spec``: the input's complex spectrogram; ``phase_hat``: the decoded phase (radians);
     ``advance_hat``: the decoded per-hop phase advance (IF mode only, else None);
-    ``pitch_logits``: the pitch head's (B, pitch_bins + 1, frames) logits (else None).
+    ``pitch_logits``: the pitch head's (B, pitch_bins + 1, frames) logits (else None);
+    ``chroma_logits``: the chroma head's (B, 12, frames) logits (else None).
     """
 
     logpow: torch.Tensor
@@ -93,6 +98,7 @@ class Reconstruction:
     phase_hat: torch.Tensor | None = None
     advance_hat: torch.Tensor | None = None
     pitch_logits: torch.Tensor | None = None
+    chroma_logits: torch.Tensor | None = None
 
 
 class SpectrogramAutoencoder(nn.Module):
@@ -133,12 +139,21 @@ class SpectrogramAutoencoder(nn.Module):
         c = self.cfg
         return log_power(stft(wave, c.n_fft, c.hop), c.eps)
 
+    def _encoder_input(self, wave: torch.Tensor, logpow: torch.Tensor) -> torch.Tensor:
+        """The encoder's input: ``logpow`` (B, bins, frames), plus the long-window STFT's low bins."""
+        c = self.cfg
+        if not c.hires_fft:
+            return logpow
+        hires = log_power(stft(wave, c.hires_fft, c.hop), c.eps)[:, : c.hires_bins]
+        return torch.cat([logpow, hires], dim=1)
+
     def encode(self, wave: torch.Tensor) -> torch.Tensor:
         """Waveform (B, samples) -> latent (B, latent_dim, ceil(samples / ratio)).
 
         The waveform is zero-padded at the end to a whole number of latent frames.
         """
-        return self.encoder(self.log_spectrogram(self._pad(wave)))
+        wave = self._pad(wave)
+        return self.encoder(self._encoder_input(wave, self.log_spectrogram(wave)))
 
     def phase_advance(self, raw: torch.Tensor) -> torch.Tensor:
         """Per-hop phase advance (radians) from the decoder's IF output (B, bins, frames):
@@ -148,21 +163,21 @@ class SpectrogramAutoencoder(nn.Module):
         centre = (2 * math.pi * c.hop / c.n_fft) * k
         return centre[None, :, None] + math.pi * torch.tanh(raw.double())
 
-    def _decoder_out(self, latent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """The decoder's log power (B, bins, frames), raw phase channels and pitch logits (or None)."""
+    def _decoder_out(self, latent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """The decoder's log power (B, bins, frames), raw phase channels and head logits by name."""
         if self.decoder is None:
             raise RuntimeError("this autoencoder was loaded without its decoder (encode-only)")
-        out, pitch = self.decoder(latent)
+        out, heads = self.decoder(latent)
         out = out.float()
         n = self.cfg.n_bins
-        return out[:, :n], out[:, n:], (pitch.float() if pitch is not None else None)
+        return out[:, :n], out[:, n:], {k: v.float() for k, v in heads.items()}
 
     def decode_pitch(self, latent: torch.Tensor) -> torch.Tensor:
         """Pitch-head classes (B, T * frames_per_latent): 0 = silent, c = MIDI note
         ``pitch_low + c - 1``. Needs a pitch head."""
         if self.cfg.pitch_bins <= 0:
             raise RuntimeError("this autoencoder has no pitch head")
-        return self._decoder_out(latent)[2].argmax(dim=1)
+        return self._decoder_out(latent)[2]["pitch"].argmax(dim=1)
 
     def _spectrogram(self, logpow: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
         """Complex spectrogram from log power and phase, with the optional Griffin-Lim refinement."""
@@ -195,9 +210,9 @@ class SpectrogramAutoencoder(nn.Module):
         chunk. By default the phase is 0 before frame 0. With ``phase_source="pitch"`` the phase is
         that of a harmonic carrier playing the pitch head's notes (:mod:`.pitch_phase`).
         """
-        logpow, raw, logits = self._decoder_out(latent)
+        logpow, raw, heads = self._decoder_out(latent)
         if self.cfg.phase_source == "pitch":
-            return logpow, self._spectrogram(logpow, self._pitch_phase(logits))
+            return logpow, self._spectrogram(logpow, self._pitch_phase(heads["pitch"]))
         return logpow, self._spectrogram(logpow, self._phase(raw, phase_start, anchor))
 
     def decode(self, latent: torch.Tensor, length: int | None = None) -> torch.Tensor:
@@ -215,13 +230,14 @@ class SpectrogramAutoencoder(nn.Module):
         wave = self._pad(wave)
         spec = stft(wave, c.n_fft, c.hop)
         logpow = log_power(spec, c.eps)
-        latent = self.encoder(logpow)
-        logpow_hat, raw, logits = self._decoder_out(latent)
+        latent = self.encoder(self._encoder_input(wave, logpow))
+        logpow_hat, raw, heads = self._decoder_out(latent)
         phase_hat = self._phase(raw)
         spec_hat = torch.polar(torch.exp(0.5 * logpow_hat.clamp(max=30.0)), phase_hat)
         wave_hat = istft(spec_hat, c.n_fft, c.hop, length=wave.shape[-1])
         advance = self.phase_advance(raw).float() if c.phase == "if" else None
-        return Reconstruction(logpow, logpow_hat, wave, wave_hat, latent, spec, phase_hat, advance, logits)
+        return Reconstruction(logpow, logpow_hat, wave, wave_hat, latent, spec, phase_hat, advance,
+                              heads.get("pitch"), heads.get("chroma"))
 
     # ------------------------------------------------------------- bounded-memory inference
 
@@ -282,10 +298,10 @@ class SpectrogramAutoencoder(nn.Module):
         for start in range(0, total, chunk_frames):
             stop = min(start + chunk_frames, total)
             lo, hi = max(0, start - context), min(total, stop + context)
-            logpow, _, logits = self._decoder_out(latent[:, :, lo:hi])
+            logpow, _, heads = self._decoder_out(latent[:, :, lo:hi])
             keep = slice((start - lo) * fpl, (stop - lo) * fpl)
             logpows.append(logpow[..., keep])
-            classes.append(logits[..., keep].argmax(dim=1))
+            classes.append(heads["pitch"][..., keep].argmax(dim=1))
         logpow, cls = torch.cat(logpows, dim=-1), torch.cat(classes, dim=-1)
         phase = carrier_phase(cls, c.pitch_low, c.n_fft, c.hop, c.sample_rate)
         wave = istft(self._spectrogram(logpow, phase), c.n_fft, c.hop)

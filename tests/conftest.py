@@ -25,7 +25,7 @@ def tiny_config() -> ModelConfig:
     return dataclasses.replace(
         base,
         name="tiny",
-        mix_ae=dataclasses.replace(ae, latent_dim=16),
+        mix_ae=dataclasses.replace(ae, latent_dim=16, chroma_head=base.mix_ae.chroma_head),
         bass_ae=dataclasses.replace(ae, latent_dim=8, pitch_bins=base.bass_ae.pitch_bins,
                                     phase_source=base.bass_ae.phase_source),
         unet=UNetConfig(latent_dim=8, cond_dim=16, channels=(32, 48, 64), res_blocks=1, attn_levels=(2,),

@@ -145,3 +145,48 @@ def test_init_from_loads_matching_tensors(tiny_config, tmp_path):
     for k, v in plain.state_dict().items():
         assert torch.equal(headed.state_dict()[k], v)
     assert torch.equal(headed.decoder.pitch.weight, head_before)
+
+
+def test_stem_crops_chroma_targets_follow_the_chord_chart(synth_songs):
+    import json
+
+    ds = StemCrops.from_manifest(synth_songs, None, role="mix", crop_samples=22050 * 2, seed=2, chroma_hop=128)
+    crop = ds.draw(0)
+    target = ds.chord_chroma(crop)
+    assert target.shape == (22050 * 2 // 128, 12) and ds[0]["chroma"].shape == target.shape
+    chart = json.loads(crop.song.chords.read_text())
+    t = crop.start / crop.song.sample_rate + 0.5 * 128 / 22050  # centre of frame 0
+    chord = next(c for c in chart if c["start"] <= t < c["end"])
+    assert sorted(np.flatnonzero(target[0]).tolist()) == sorted(p % 12 for p in chord["pitch_classes"])
+
+
+def test_chroma_loss_and_head(tiny_config):
+    from groundbass.core.ae_losses import chroma_loss
+
+    logits = torch.full((1, 12, 4), -10.0)
+    logits[0, [0, 4, 7]] = 10.0  # C major everywhere
+    c_major = torch.zeros(1, 3, 12)
+    c_major[0, :, [0, 4, 7]] = 1.0
+    assert chroma_loss(logits, c_major).item() < 1e-3
+    unknown = torch.full((1, 3, 12), -1.0)
+    assert chroma_loss(logits, unknown).item() == 0.0
+    assert chroma_loss(logits, 1 - c_major).item() > 5
+    ae = SpectrogramAutoencoder(tiny_config.mix_ae)
+    assert ae.decoder.chroma is not None and ae.decoder.pitch is None
+    r = ae.reconstruct(torch.randn(2, ae.ratio * 2) * 0.1)
+    assert r.chroma_logits.shape == (2, 12, 32) and r.pitch_logits is None
+
+
+def test_init_from_grows_the_encoder_input_for_hires_bins(tiny_config, tmp_path):
+    """Adding the long-window STFT to a trained encoder keeps its output unchanged at first."""
+    from groundbass.core.checkpoint import save_checkpoint
+    from groundbass.core.train.autoencoder_train import _init_from
+
+    old = SpectrogramAutoencoder(dataclasses.replace(tiny_config.bass_ae, hires_fft=0)).eval()
+    save_checkpoint(tmp_path / "a.safetensors", old.state_dict(), kind="autoencoder", config=old.cfg)
+    new = SpectrogramAutoencoder(dataclasses.replace(tiny_config.bass_ae, hires_fft=4096)).eval()
+    assert new.encoder.inp.weight.shape[1] == old.encoder.inp.weight.shape[1] + new.cfg.hires_bins > old.cfg.n_bins
+    _init_from(new, tmp_path / "a.safetensors", verbose=False)
+    x = torch.randn(1, new.ratio * 3) * 0.1
+    with torch.no_grad():
+        assert torch.allclose(new.encode(x), old.encode(x), atol=1e-5)

@@ -11,6 +11,7 @@ resampled with soxr to ``sample_rate``. No pitch or speed augmentation touches t
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from dataclasses import dataclass, field
@@ -92,6 +93,9 @@ class StemCrops(torch.utils.data.Dataset):
             ``pitch_hop`` samples (frame t centred at ``(t + 0.5) * pitch_hop``) from the song's
             bass MIDI, as classes: 0 = no note, c = MIDI note ``pitch_low + c - 1`` for
             ``pitch_bins`` semitones, -1 = unknown (no MIDI, or a note out of range).
+        chroma_hop: if set, mix items also carry "chroma": float32 (frames, 12), the pitch
+            classes of the chord sounding at each frame's centre from the song's chord chart
+            (1 = in the chord), a row of -1 where no chord is known.
 
     ``skipped`` counts draws lost to unreadable files (in this process; DataLoader
     workers keep their own count).
@@ -113,6 +117,7 @@ class StemCrops(torch.utils.data.Dataset):
         pitch_hop: int | None = None,
         pitch_low: int = 24,
         pitch_bins: int = 48,
+        chroma_hop: int | None = None,
     ) -> None:
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
@@ -136,6 +141,8 @@ class StemCrops(torch.utils.data.Dataset):
         self.bad_songs: dict[str, str] = {}
         self.pitch_hop, self.pitch_low, self.pitch_bins = pitch_hop, int(pitch_low), int(pitch_bins)
         self._spans: dict[str, list] = {}
+        self.chroma_hop = chroma_hop
+        self._charts: dict[str, list | None] = {}
 
     @classmethod
     def from_manifest(cls, path: str | Path, split: str | None = "train", **kwargs) -> "StemCrops":
@@ -222,6 +229,31 @@ class StemCrops(torch.utils.data.Dataset):
         cls[notes < 0] = 0
         return cls
 
+    def chord_chroma(self, crop: Crop) -> np.ndarray:
+        """The "chroma" target of a crop (see ``chroma_hop``): float32 (crop_samples // chroma_hop, 12)."""
+        frames = self.crop_samples // self.chroma_hop
+        out = np.full((frames, 12), -1.0, dtype=np.float32)
+        song = crop.song
+        if song.chords is None:
+            return out
+        if song.song not in self._charts:
+            try:
+                self._charts[song.song] = json.loads(Path(song.chords).read_text())
+            except (OSError, ValueError) as e:
+                log.warning("%s: unreadable chord chart (%s); no chroma target", song.chords, e)
+                self._charts[song.song] = None
+        chart = self._charts[song.song]
+        if not chart:
+            return out
+        centres = crop.start / song.sample_rate + (np.arange(frames) + 0.5) * self.chroma_hop / self.sample_rate
+        for chord in chart:
+            inside = (centres >= chord["start"]) & (centres < chord["end"])
+            if inside.any():
+                row = np.zeros(12, dtype=np.float32)
+                row[[int(p) % 12 for p in chord["pitch_classes"]]] = 1.0
+                out[inside] = row
+        return out
+
     def draw(self, index: int) -> Crop:
         """Return the :class:`Crop` of item ``index`` (numpy audio plus what was drawn).
 
@@ -248,11 +280,14 @@ class StemCrops(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         """Return {"bass": (1, crop_samples)} / {"mix": ...} / both for "pair", float32 tensors
-        (and "pitch", int64 (crop_samples // pitch_hop,), with ``pitch_hop``)."""
+        (and "pitch", int64 (crop_samples // pitch_hop,), with ``pitch_hop``; "chroma", float32
+        (crop_samples // chroma_hop, 12), with ``chroma_hop``)."""
         crop = self.draw(index)
         out = {}
         if crop.mix is not None:
             out["mix"] = torch.from_numpy(np.ascontiguousarray(crop.mix, dtype=np.float32))[None]
+            if self.chroma_hop:
+                out["chroma"] = torch.from_numpy(self.chord_chroma(crop))
         if crop.bass is not None:
             out["bass"] = torch.from_numpy(np.ascontiguousarray(crop.bass, dtype=np.float32))[None]
             if self.pitch_hop:

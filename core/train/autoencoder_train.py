@@ -97,10 +97,19 @@ def load_autoencoder(path: str | Path, with_decoder: bool = True) -> Spectrogram
 
 
 def _init_from(ae: SpectrogramAutoencoder, path: str | Path, verbose: bool) -> None:
-    """Load every tensor of the checkpoint at ``path`` whose name and shape match ``ae``."""
+    """Load every tensor of the checkpoint at ``path`` whose name and shape match ``ae``; a
+    weight that has gained input channels (e.g. the encoder's input with ``hires_fft`` on)
+    gets the old channels and zeros for the new ones, so the model starts where it was."""
     own = ae.state_dict()
     tensors = load_checkpoint(path, kind="autoencoder").tensors
     match = {k: v for k, v in tensors.items() if k in own and own[k].shape == v.shape}
+    for k, v in tensors.items():  # a layer that gained input channels: old ones copied, new ones zero
+        w = own.get(k)
+        if w is not None and k not in match and w.dim() == v.dim() >= 2 and w.shape[0] == v.shape[0] \
+                and w.shape[2:] == v.shape[2:] and w.shape[1] > v.shape[1]:
+            grown = torch.zeros_like(w)
+            grown[:, : v.shape[1]] = v
+            match[k] = grown
     ae.load_state_dict(match, strict=False)
     if verbose:
         fresh = sorted(set(own) - set(match))
@@ -112,7 +121,8 @@ def _init_from(ae: SpectrogramAutoencoder, path: str | Path, verbose: bool) -> N
 def _validate(ae: SpectrogramAutoencoder, valid: StemCrops, opts: AETrainOptions, ctx: DistContext) -> dict[str, float]:
     ae.eval()
     rec_sum = mssd_sum = 0.0
-    hits = voiced = 0
+    hits = voiced = chroma_known = 0
+    chroma_hits = 0.0
     for i in range(opts.valid_batches):
         batch = valid.batch(i, opts.batch_size)
         wave = _set_level(batch[opts.role][:, 0], opts.level_db, torch.Generator().manual_seed(i)).to(ctx.device)
@@ -125,11 +135,20 @@ def _validate(ae: SpectrogramAutoencoder, valid: StemCrops, opts: AETrainOptions
             pred, target = r.pitch_logits[..., :n].argmax(dim=1), target[:, :n]
             hits += int(((pred == target) & (target > 0)).sum())
             voiced += int((target > 0).sum())
+        if r.chroma_logits is not None and "chroma" in batch:
+            target = batch["chroma"].to(ctx.device)
+            n = min(target.shape[1], r.chroma_logits.shape[-1])
+            pred = (r.chroma_logits[..., :n].transpose(1, 2) > 0).float()
+            known = target[:, :n, 0] >= 0
+            chroma_hits += float((pred == target[:, :n]).all(dim=-1)[known].sum())
+            chroma_known += int(known.sum())
     ae.train()
     n = max(1, opts.valid_batches)
     out = {"valid/rec": rec_sum / n, "valid/mssd": mssd_sum / n}
     if voiced:
         out["valid/pitch_acc"] = hits / voiced  # share of sounding frames whose note the head names
+    if chroma_known:
+        out["valid/chroma_acc"] = chroma_hits / chroma_known  # share of frames with all 12 classes right
     return out
 
 
@@ -151,6 +170,8 @@ def train_autoencoder(manifest: str | Path, out_dir: str | Path, *, config: Auto
     crop = int(round(options.crop_seconds * config.sample_rate))
     pitch = dict(pitch_hop=config.hop, pitch_low=config.pitch_low, pitch_bins=config.pitch_bins) \
         if config.pitch_bins > 0 and options.role == "bass" else {}
+    if config.chroma_head and options.role == "mix":
+        pitch["chroma_hop"] = config.hop
     train = StemCrops.from_manifest(manifest, "train", sample_rate=config.sample_rate, crop_samples=crop,
                                     role=options.role, seed=options.seed, **pitch)
     valid = None
@@ -212,7 +233,8 @@ def train_autoencoder(manifest: str | Path, out_dir: str | Path, *, config: Auto
                 adversarial = step >= options.warmup_steps and options.weights.adv > 0
                 with autocast_for(ctx, options.precision):
                     loss, parts, rec = autoencoder_generator_loss(model, crit if adversarial else None, wave,
-                                                                  options.weights, batch.get("pitch"))
+                                                                  options.weights, batch.get("pitch"),
+                                                                  batch.get("chroma"))
                 if not math.isfinite(parts["total"]):
                     raise FloatingPointError(f"non-finite autoencoder loss at step {step}: {parts}")
                 opt_g.zero_grad(set_to_none=True)
