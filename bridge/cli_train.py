@@ -69,10 +69,12 @@ def train() -> None:
               help="Weight of the pitch head's cross-entropy on the bass MIDI (default 1; bass presets with a head).")
 @click.option("--chroma-loss", type=float, default=None,
               help="Weight of the chroma head's cross-entropy on the chord chart (default 1; mix presets with a head).")
+@click.option("--beta1", type=float, default=None,
+              help="Adam beta1 (default 0.5, the paper's; 0.9 is smoother without the critics).")
 @click.option("--init-from", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Start a new run from this autoencoder's weights (tensors that match by name and shape).")
 @_common
-def train_autoencoder_cmd(role, manifest, warmup_steps, mssd, mssd_log, phase_loss, phase, pitch_loss, chroma_loss, init_from, steps, batch_size, lr, ckpt_every, valid_every, seed,
+def train_autoencoder_cmd(role, manifest, warmup_steps, mssd, mssd_log, phase_loss, phase, pitch_loss, chroma_loss, beta1, init_from, steps, batch_size, lr, ckpt_every, valid_every, seed,
                           device, precision, resume, preset_name, out_dir, quiet):
     """Train a spectrogram autoencoder on the mix or the bass stems of a manifest."""
     from groundbass.core.train.autoencoder_train import AETrainOptions, train_autoencoder
@@ -87,7 +89,8 @@ def train_autoencoder_cmd(role, manifest, warmup_steps, mssd, mssd_log, phase_lo
     opts = with_overrides(AETrainOptions(), role=role, steps=steps, batch_size=batch_size, lr=lr, critic_lr=lr,
                         ckpt_every=ckpt_every, valid_every=valid_every, seed=seed, precision=precision,
                         warmup_steps=warmup_steps, weights=weights,
-                        init_from=str(init_from) if init_from else None)
+                        init_from=str(init_from) if init_from else None,
+                        betas=(beta1, AETrainOptions.betas[1]) if beta1 is not None else None)
     try:
         result = train_autoencoder(manifest, out_dir, config=ae_cfg, critic_config=cfg.critic, options=opts,
                                    resume=resume, device=device, quiet=quiet)

@@ -28,13 +28,15 @@ def frame_f0(classes: torch.Tensor, pitch_low: int) -> torch.Tensor:
 
 
 def harmonic_carrier(f0: torch.Tensor, hop: int, sample_rate: int, seed: int = 0,
-                     max_freq: float | None = None) -> torch.Tensor:
+                     max_freq: float | None = None, hold: bool = False) -> torch.Tensor:
     """Band-limited pulse train following ``f0`` (batch, frames) in Hz, one value per STFT frame.
 
     Returns (batch, frames * hop) samples: the sum of every harmonic below ``max_freq``
     (default 0.45 * sample_rate) with equal amplitude, normalised to a peak of about 1, and
-    low-level white noise (from ``seed``) where ``f0`` is 0. The running phase is
-    integrated in float64, so it stays continuous through note changes.
+    low-level white noise (from ``seed``) where ``f0`` is 0 — or, with ``hold``, the last
+    note held through the silence (a note's release rings on after its MIDI note-off, which
+    is where the pitch head says "silent"). The running phase is integrated in float64, so
+    it stays continuous through note changes.
     """
     max_freq = 0.45 * sample_rate if max_freq is None else max_freq
     voiced = f0 > 0
@@ -55,6 +57,8 @@ def harmonic_carrier(f0: torch.Tensor, hop: int, sample_rate: int, seed: int = 0
     dirichlet = torch.sin((n_harm + 0.5) * phi) / torch.where(tiny, torch.ones_like(half), half)
     pulse = torch.where(tiny, 2 * n_harm + 1, dirichlet) - 1.0  # = 2 * sum_{h=1..H} cos(h * phi)
     pulse = pulse / (2 * n_harm)
+    if hold:
+        return pulse.float()
     gen = torch.Generator().manual_seed(seed)
     noise = 1e-2 * torch.randn(pulse.shape, generator=gen, dtype=torch.float64)
     v = voiced.repeat_interleave(hop, dim=-1)
@@ -62,8 +66,10 @@ def harmonic_carrier(f0: torch.Tensor, hop: int, sample_rate: int, seed: int = 0
 
 
 def carrier_phase(classes: torch.Tensor, pitch_low: int, n_fft: int, hop: int, sample_rate: int,
-                  seed: int = 0) -> torch.Tensor:
+                  seed: int = 0, hold: bool = True) -> torch.Tensor:
     """Phase in radians (batch, n_fft // 2 + 1, frames) of the STFT of the harmonic carrier
-    playing the pitch-head ``classes`` (batch, frames), in the framing of :func:`stft`."""
-    carrier = harmonic_carrier(frame_f0(classes, pitch_low), hop, sample_rate, seed)
+    playing the pitch-head ``classes`` (batch, frames), in the framing of :func:`stft`. By
+    default each note is held through the following "silent" frames (its release), where the
+    decoded magnitude decides what is heard."""
+    carrier = harmonic_carrier(frame_f0(classes, pitch_low), hop, sample_rate, seed, hold=hold)
     return torch.angle(stft(carrier.to(classes.device), n_fft, hop))[..., : classes.shape[-1]]
