@@ -190,3 +190,13 @@ def test_init_from_grows_the_encoder_input_for_hires_bins(tiny_config, tmp_path)
     x = torch.randn(1, new.ratio * 3) * 0.1
     with torch.no_grad():
         assert torch.allclose(new.encode(x), old.encode(x), atol=1e-5)
+
+
+def test_carrier_holds_a_note_through_its_release():
+    """carrier_phase's default: after a note, "silent" frames keep the note's pitch (its release)."""
+    classes = torch.tensor([[10] * 60 + [0] * 60])
+    held = harmonic_carrier(frame_f0(classes, 24), 128, 22050, hold=True)
+    _, pc = pitch_class_track(0.3 * held[0, 60 * 128:].numpy(), 22050)
+    assert np.mean(pc == (24 + 10 - 1) % 12) > 0.8
+    gated = harmonic_carrier(frame_f0(classes, 24), 128, 22050, hold=False)
+    assert gated[0, 61 * 128:].abs().max() < 0.1
