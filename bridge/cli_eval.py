@@ -42,7 +42,8 @@ def eval_autoencoder(ae_path, manifest, role, split, songs, seconds):
               help="Manifest of held-out songs with chord charts (groundbass data synth).")
 @click.option("--model", default="default", show_default=True, help="Bundled model name or checkpoint path.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
-@click.option("--split", default="test", show_default=True, help="Manifest split to use ('all' for every song).")
+@click.option("--split", default="test", show_default=True,
+              help="Manifest split(s) to use, comma-separated in order (e.g. 'test,valid'); 'all' for every song.")
 @click.option("--songs", type=int, default=25, show_default=True, help="Number of songs (paper Fig. 3 uses 25).")
 @click.option("--seconds", type=float, default=20.0, show_default=True, help="Excerpt per song.")
 @click.option("--steps", type=int, default=None)
@@ -61,7 +62,10 @@ def eval_model(manifest, model, out_dir, split, songs, seconds, steps, cfg_w, ph
 
     try:
         gen = BassGenerator.from_pretrained(model, device=device)
-        chosen = [s for s in read_manifest(manifest) if split == "all" or s.split == split][:songs]
+        everything = read_manifest(manifest)
+        names = [n.strip() for n in split.split(",") if n.strip()]
+        chosen = everything if split == "all" else [s for n in names for s in everything if s.split == n]
+        chosen = chosen[:songs]
         bar = tqdm(desc="eval", unit="pass")
         result = evaluate_generator(gen, chosen, seconds=seconds, steps=steps, cfg=cfg_w, phi=phi,
                                     grounding=grounding, seed=seed,

@@ -61,10 +61,10 @@ def test_bundled_model_plays_the_chords_of_the_mix(bundled):
 
 
 def test_same_check_fails_with_random_weights():
-    """The test above can fail: the same model with its U-Net and bass decoder re-initialised does not pass."""
+    """The test above can fail: the same model with its U-Net and bass autoencoder re-initialised does not pass."""
     gen = BassGenerator.from_pretrained("default", device="cpu")
     torch.manual_seed(0)
-    for module in (gen.unet, gen.bass_ae):
+    for module in (gen.denoiser, gen.bass_ae):
         for m in module.modules():
             if hasattr(m, "reset_parameters") and m is not module:
                 m.reset_parameters()
