@@ -4,8 +4,9 @@ A magnitude spectrogram alone does not pin down the pitch of a low note (the bin
 wider than the gaps between bass notes); its phase does. When the bass autoencoder has a
 pitch head, the decoder names the sounding semitone of every STFT frame, and the phase of
 each bin is taken from a harmonic carrier that plays exactly those notes: a band-limited
-pulse train whose fundamental follows the notes, continuous across note changes. Frames
-the head calls silent get the phase of white noise.
+pulse train whose fundamental follows the notes, continuous across note changes. In frames
+the head calls silent the last note is held (its release rings on after the MIDI note-off
+the head was trained on); the decoded magnitude decides what is heard.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def harmonic_carrier(f0: torch.Tensor, hop: int, sample_rate: int, seed: int = 0
     if hold:
         return pulse.float()
     gen = torch.Generator().manual_seed(seed)
-    noise = 1e-2 * torch.randn(pulse.shape, generator=gen, dtype=torch.float64)
+    noise = (1e-2 * torch.randn(pulse.shape, generator=gen, dtype=torch.float64)).to(pulse.device)
     v = voiced.repeat_interleave(hop, dim=-1)
     return torch.where(v, pulse, noise).float()
 
