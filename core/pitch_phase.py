@@ -42,7 +42,7 @@ def harmonic_carrier(f0: torch.Tensor, hop: int, sample_rate: int, seed: int = 0
     max_freq = 0.45 * sample_rate if max_freq is None else max_freq
     voiced = f0 > 0
     # Hold the last voiced pitch through silences (and the first one before it) so the phase
-    # never jumps; a wholly silent row gets 55 Hz (it is all noise anyway).
+    # never jumps; a wholly silent row gets 55 Hz (its magnitude, or the noise, is what is heard).
     frames = f0.shape[-1]
     idx = torch.arange(frames, device=f0.device).expand_as(f0)
     last = torch.cummax(torch.where(voiced, idx, torch.full_like(idx, -1)), dim=-1).values

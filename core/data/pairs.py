@@ -140,9 +140,8 @@ class StemCrops(torch.utils.data.Dataset):
         self.skipped = 0
         self.bad_songs: dict[str, str] = {}
         self.pitch_hop, self.pitch_low, self.pitch_bins = pitch_hop, int(pitch_low), int(pitch_bins)
-        self._spans: dict[str, list] = {}
         self.chroma_hop = chroma_hop
-        self._charts: dict[str, list | None] = {}
+        self._annotations: dict[tuple[str, str], list | None] = {}
 
     @classmethod
     def from_manifest(cls, path: str | Path, split: str | None = "train", **kwargs) -> "StemCrops":
@@ -208,22 +207,29 @@ class StemCrops(torch.utils.data.Dataset):
                 mix = mix + bass
             crop.mix = self._to_rate(mix, song.sample_rate) * db_to_gain(crop.mix_gain_db)
 
+    def _annotation(self, song: Song, what: str) -> list | None:
+        """The song's note spans (``what="bass MIDI"``) or chord chart (``"chord chart"``), read
+        once per song; None when the song has none or it cannot be read (logged once)."""
+        key = (song.song, what)
+        if key not in self._annotations:
+            path = song.bass_midi if what == "bass MIDI" else song.chords
+            value = None
+            if path is not None:
+                try:
+                    value = note_spans(mido.MidiFile(str(path))) if what == "bass MIDI" \
+                        else json.loads(Path(path).read_text())
+                except (OSError, ValueError, EOFError) as e:
+                    log.warning("%s: unreadable %s (%s); no training target from it", path, what, e)
+            self._annotations[key] = value
+        return self._annotations[key]
+
     def pitch_classes(self, crop: Crop) -> np.ndarray:
         """The "pitch" target of a crop (see ``pitch_hop``): int64 (crop_samples // pitch_hop,)."""
         frames = self.crop_samples // self.pitch_hop
-        song = crop.song
-        if song.bass_midi is None:
-            return np.full(frames, -1, dtype=np.int64)
-        if song.song not in self._spans:
-            try:
-                self._spans[song.song] = note_spans(mido.MidiFile(str(song.bass_midi)))
-            except (OSError, ValueError, EOFError) as e:
-                log.warning("%s: unreadable bass MIDI (%s); no pitch target", song.bass_midi, e)
-                self._spans[song.song] = None
-        spans = self._spans[song.song]
+        spans = self._annotation(crop.song, "bass MIDI")
         if spans is None:
             return np.full(frames, -1, dtype=np.int64)
-        notes = frame_notes(spans, crop.start / song.sample_rate, frames, self.pitch_hop / self.sample_rate)
+        notes = frame_notes(spans, crop.start / crop.song.sample_rate, frames, self.pitch_hop / self.sample_rate)
         cls = notes - self.pitch_low + 1
         cls[(notes >= 0) & ((cls < 1) | (cls > self.pitch_bins))] = -1
         cls[notes < 0] = 0
@@ -233,19 +239,10 @@ class StemCrops(torch.utils.data.Dataset):
         """The "chroma" target of a crop (see ``chroma_hop``): float32 (crop_samples // chroma_hop, 12)."""
         frames = self.crop_samples // self.chroma_hop
         out = np.full((frames, 12), -1.0, dtype=np.float32)
-        song = crop.song
-        if song.chords is None:
-            return out
-        if song.song not in self._charts:
-            try:
-                self._charts[song.song] = json.loads(Path(song.chords).read_text())
-            except (OSError, ValueError) as e:
-                log.warning("%s: unreadable chord chart (%s); no chroma target", song.chords, e)
-                self._charts[song.song] = None
-        chart = self._charts[song.song]
+        chart = self._annotation(crop.song, "chord chart")
         if not chart:
             return out
-        centres = crop.start / song.sample_rate + (np.arange(frames) + 0.5) * self.chroma_hop / self.sample_rate
+        centres = crop.start / crop.song.sample_rate + (np.arange(frames) + 0.5) * self.chroma_hop / self.sample_rate
         for chord in chart:
             inside = (centres >= chord["start"]) & (centres < chord["end"])
             if inside.any():

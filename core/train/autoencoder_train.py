@@ -168,17 +168,18 @@ def train_autoencoder(manifest: str | Path, out_dir: str | Path, *, config: Auto
     out = Path(out_dir)
     ctx = setup_distributed(device)
     crop = int(round(options.crop_seconds * config.sample_rate))
-    pitch = dict(pitch_hop=config.hop, pitch_low=config.pitch_low, pitch_bins=config.pitch_bins) \
-        if config.pitch_bins > 0 and options.role == "bass" else {}
+    targets = {}  # the heads' training targets, one per STFT frame
+    if config.pitch_bins > 0 and options.role == "bass":
+        targets.update(pitch_hop=config.hop, pitch_low=config.pitch_low, pitch_bins=config.pitch_bins)
     if config.chroma_head and options.role == "mix":
-        pitch["chroma_hop"] = config.hop
+        targets.update(chroma_hop=config.hop)
     train = StemCrops.from_manifest(manifest, "train", sample_rate=config.sample_rate, crop_samples=crop,
-                                    role=options.role, seed=options.seed, **pitch)
+                                    role=options.role, seed=options.seed, **targets)
     valid = None
     for split in ("valid", "test"):
         try:
             valid = StemCrops.from_manifest(manifest, split, sample_rate=config.sample_rate, crop_samples=crop,
-                                            role=options.role, seed=10_000 + options.seed, **pitch)
+                                            role=options.role, seed=10_000 + options.seed, **targets)
             break
         except ValueError:
             continue
