@@ -144,7 +144,10 @@ def test_ddp_two_process_gloo(songs, trained_aes, tmp_path):
         out = train_diffusion({str(cache)!r}, {str(tmp_path / 'ddp')!r}, config=unet,
                               options=DiffusionTrainOptions(steps=3, batch_size=2, ckpt_every=1000, valid_every=1000),
                               device="cpu", quiet=True)
-        print("rank", dist.get_rank(), "world", dist.get_world_size(), "step", int(out["step"]))
+        # One file per rank: two processes printing to one pipe can interleave their lines.
+        rank = dist.get_rank()
+        with open({str(tmp_path)!r} + f"/rank{{rank}}.txt", "w") as fh:
+            fh.write(f"rank {{rank}} world {{dist.get_world_size()}} step {{int(out['step'])}}")
         dist.destroy_process_group()
     """))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -152,7 +155,8 @@ def test_ddp_two_process_gloo(songs, trained_aes, tmp_path):
                            f"--master_port={_free_port()}", str(script)],
                           capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "rank 0 world 2 step 3" in proc.stdout and "rank 1 world 2 step 3" in proc.stdout
+    for rank in (0, 1):
+        assert (tmp_path / f"rank{rank}.txt").read_text() == f"rank {rank} world 2 step 3"
     assert (tmp_path / "ddp" / "diffusion.safetensors").is_file()
 
 
