@@ -157,15 +157,28 @@ def train_diffusion_cmd(manifest, mix_ae, bass_ae, cache, mixes_per_song, crop_f
 @click.option("--grounding", type=float, default=None, help="Default grounding strength.")
 @click.option("--phase-iters", type=int, default=None,
               help="Griffin-Lim iterations on the decoded phase at inference (default: as trained).")
-def export(mix_ae, bass_ae, diffusion, out, name, dtype, steps, cfg_w, phi, grounding, phase_iters):
+@click.option("--style-level-data", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Training manifest: style references are brought to the median level of its "
+                   "training basses (otherwise used at their own level).")
+def export(mix_ae, bass_ae, diffusion, out, name, dtype, steps, cfg_w, phi, grounding, phase_iters,
+           style_level_data):
     """Combine trained parts into one model file for BassGenerator.from_pretrained."""
+    from groundbass.core.config import ModelConfig
+    from groundbass.core.data.levels import median_bass_level_db
+    from groundbass.core.data.manifest import read_manifest
     from groundbass.core.train.common import with_overrides
     from groundbass.core.train.export import export_generator
 
     sampling = with_overrides(SamplingConfig(), steps=steps, cfg=cfg_w, phi=phi, grounding=grounding)
     try:
+        style_db = None
+        if style_level_data is not None:
+            songs = [s for s in read_manifest(style_level_data) if s.split == "train"]
+            style_db = median_bass_level_db(songs, ModelConfig.mix_rms_db)
+            click.echo(f"style references at {style_db:.1f} dBFS (median training bass)")
         path = export_generator(mix_ae, bass_ae, diffusion, out, name=name, sampling=sampling,
-                                dtype=torch.float16 if dtype == "fp16" else torch.float32, phase_iters=phase_iters)
+                                dtype=torch.float16 if dtype == "fp16" else torch.float32, phase_iters=phase_iters,
+                                style_rms_db=style_db)
     except _USER_ERRORS as exc:
         raise _fail(exc) from None
     click.echo(f"{path} ({path.stat().st_size / 2**20:.1f} MB)")

@@ -159,6 +159,10 @@ class ModelConfig:
     # The mix is brought to this RMS level (dBFS) before encoding, and the bass scaled back
     # by the same factor, as in training (the latent cache normalises songs the same way).
     mix_rms_db: float | None = -20.0
+    # A style reference is brought to this RMS level (dBFS) before its latent mean is taken,
+    # so grounding transfers timbre and not the reference's loudness: the median level of a
+    # training bass when its mix is at ``mix_rms_db``. None leaves the reference as given.
+    style_rms_db: float | None = None
 
     def __post_init__(self) -> None:
         if self.mix_ae.ratio != self.bass_ae.ratio or self.mix_ae.sample_rate != self.bass_ae.sample_rate:

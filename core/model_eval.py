@@ -10,7 +10,8 @@ each song's non-bass stems is the mix; the generator makes a bass for it. Measur
   chroma weight at the bass's pitch classes; top-1 accuracy of the diagonal (chance 1/N);
 - grounding (paper Table 1): MFCC-statistics embedding distance (cosine and Euclidean)
   between a style reference (the true bass of another song) and basses generated with and
-  without grounding (same mix, same seed);
+  without grounding (same mix, same seed); the reference is taken at the model's style
+  level (``style_rms_db``), as the generator itself levels it;
 - onset alignment: median |bass onset - nearest mix onset| in ms;
 - bass autoencoder reconstruction (pitch-class agreement, MSSD, LSD) on the true basses.
 """
@@ -101,6 +102,7 @@ def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float 
     cos_g, cos_n, euc_g, euc_n = [], [], [], []
     for i, song in enumerate(songs):
         ref = trues[(i + 2) % n if n > 2 else (i + 1) % n]
+        ref = ref * level_gain(ref, gen.config.style_rms_db)  # as the generator hears it
         grounded = gen.generate(mixes[i], rate, style=ref, seed=seed + i,
                                 grounding=1.0 if grounding is None else grounding, **kw)
         e_ref, e_g, e_n = mfcc_embedding(ref, rate), mfcc_embedding(grounded, rate), mfcc_embedding(gens[i], rate)

@@ -192,9 +192,14 @@ class BassGenerator:
 
     @torch.inference_mode()
     def style_mean(self, style: np.ndarray, sample_rate: int) -> torch.Tensor:
-        """Time-mean of the normalised bass latent of a reference bass -> (bass_dim,)."""
+        """Time-mean of the normalised bass latent of a reference bass -> (bass_dim,).
+
+        The reference is first brought to the model's ``style_rms_db`` (when set), so its
+        loudness does not move the mean: a loud sample does not make a loud bass.
+        """
         sr = check_rate(sample_rate, "style")
         mono = resample(to_mono(style, "style"), sr, self.sample_rate)
+        mono = mono * level_gain(mono, self.config.style_rms_db)
         wave = torch.from_numpy(np.ascontiguousarray(mono)).to(self.device)[None]
         z = self.bass_ae.encode_chunked(wave)
         z = (z - self.stats.bass_mean[:, None]) / self.stats.bass_std[:, None]

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from groundbass.core import BassGenerator
 
@@ -46,6 +47,26 @@ def test_style_grounding_and_progress(small_gen):
     assert not np.allclose(out, plain)  # the reference changed the result
     assert [e for e in events if e[0] == "diffusion"] == [("diffusion", k, 4) for k in range(1, 5)]
     assert events[-1][0] == "decode"
+
+
+def test_style_level_is_normalised_when_the_model_says_so(small_gen):
+    """With ``style_rms_db`` set, a reference 12 dB louder gives the same latent mean; without
+    it (older model files), loudness moves the mean."""
+    import dataclasses
+
+    t = np.arange(44100 * 2) / 44100
+    style = (0.1 * np.sin(2 * np.pi * 55 * t) + 0.05 * np.sin(2 * np.pi * 110 * t)).astype(np.float32)
+    loud = style * np.float32(10 ** (12 / 20))
+    config = small_gen.config
+    try:
+        small_gen.config = dataclasses.replace(config, style_rms_db=None)
+        a, b = small_gen.style_mean(style, 44100), small_gen.style_mean(loud, 44100)
+        assert not torch.allclose(a, b, atol=1e-3)
+        small_gen.config = dataclasses.replace(config, style_rms_db=-24.0)
+        a, b = small_gen.style_mean(style, 44100), small_gen.style_mean(loud, 44100)
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+    finally:
+        small_gen.config = config
 
 
 def test_bad_input_errors(small_gen):

@@ -122,6 +122,23 @@ def test_latent_cache_and_diffusion_overfit_resume_export(songs, trained_aes, tm
     mix = np.random.default_rng(0).standard_normal((44100 + 7, 2)).astype(np.float32) * 0.1
     bass = gen.generate(mix, 44100, steps=2, seed=0)
     assert bass.shape == mix.shape and np.isfinite(bass).all()
+    assert gen.config.style_rms_db is None  # not asked for: references are used as given
+
+    # The CLI stores the training basses' median level for style references.
+    from click.testing import CliRunner
+
+    from groundbass.bridge.cli import main
+    from groundbass.core.data.levels import median_bass_level_db
+    from groundbass.core.data.manifest import read_manifest
+
+    out = tmp_path / "leveled.safetensors"
+    result = CliRunner().invoke(main, ["export", "--mix-ae", str(mix_path), "--bass-ae", str(bass_path),
+                                       "--diffusion", str(tmp_path / "a" / "diffusion.safetensors"),
+                                       "--out", str(out), "--style-level-data", str(songs)])
+    assert result.exit_code == 0, result.output
+    level = BassGenerator.from_pretrained(out, device="cpu").config.style_rms_db
+    expected = median_bass_level_db([s for s in read_manifest(songs) if s.split == "train"], -20.0)
+    assert level == pytest.approx(expected) and -60.0 < level < 0.0
 
 
 def _free_port() -> int:

@@ -24,11 +24,14 @@ __all__ = ["export_generator"]
 def export_generator(mix_ae: str | Path, bass_ae: str | Path, diffusion: str | Path, out: str | Path, *,
                      name: str = "custom", sampling: SamplingConfig | None = None,
                      dtype: torch.dtype | None = torch.float16, model_id: str | None = None,
-                     extra: dict | None = None, phase_iters: int | None = None) -> Path:
+                     extra: dict | None = None, phase_iters: int | None = None,
+                     style_rms_db: float | None = None) -> Path:
     """Write a ``generator`` checkpoint to ``out`` (atomically) and return its path.
 
     ``dtype`` (default fp16) is the storage type of the weights; they load as float32.
     ``phase_iters`` overrides the bass decoder's Griffin-Lim refinement (inference only).
+    ``style_rms_db`` (dBFS) is the level style references are brought to (see
+    :func:`groundbass.core.data.levels.median_bass_level_db`); None leaves them as given.
     Raises :class:`~groundbass.core.checkpoint.CheckpointError` for a wrong or unreadable
     input file and ValueError when the three parts do not fit together.
     """
@@ -38,7 +41,8 @@ def export_generator(mix_ae: str | Path, bass_ae: str | Path, diffusion: str | P
         bass.cfg = dataclasses.replace(bass.cfg, phase_iters=phase_iters)
     ck = load_checkpoint(diffusion, kind="diffusion")
     ucfg = config_from_dict(UNetConfig, ck.config)
-    cfg = ModelConfig(name=name, mix_ae=mix.cfg, bass_ae=bass.cfg, unet=ucfg, sampling=sampling or SamplingConfig())
+    cfg = ModelConfig(name=name, mix_ae=mix.cfg, bass_ae=bass.cfg, unet=ucfg, sampling=sampling or SamplingConfig(),
+                      style_rms_db=style_rms_db)
     unet = UNet1d(ucfg)
     unet.load_state_dict(ck.sub("ema"))
     gen = BassGenerator(cfg, mix, bass, unet, LatentStats.from_checkpoint(ck), device="cpu",

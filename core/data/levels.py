@@ -1,0 +1,45 @@
+"""Levels of the training data: how loud a bass is when its mix is at the model's level."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import soundfile as sf
+
+from ..audio import level_gain
+from .manifest import Song
+
+__all__ = ["median_bass_level_db"]
+
+
+def _excerpt(paths: list, start: int, stop: int) -> np.ndarray:
+    parts = [sf.read(str(p), start=start, stop=stop, dtype="float32", always_2d=True)[0].mean(axis=1) for p in paths]
+    n = min(len(p) for p in parts)
+    return np.sum([p[:n] for p in parts], axis=0)
+
+
+def median_bass_level_db(songs: list[Song], mix_rms_db: float, *, seconds: float = 20.0,
+                         max_songs: int = 100) -> float:
+    """Median RMS level (dBFS) of a song's bass once its non-bass stems are scaled to
+    ``mix_rms_db`` dBFS RMS — the level rule of the latent cache and of the generator.
+
+    Measured on a ``seconds`` excerpt from the middle of each of the first ``max_songs``
+    songs, at the files' own rate. Silent excerpts are skipped; raises ValueError when no
+    song has both a sounding mix and a sounding bass.
+    """
+    levels = []
+    for song in songs[:max_songs]:
+        length = int(min(seconds, song.seconds) * song.sample_rate)
+        start = max(0, (song.samples - length) // 2)
+        mix = _excerpt(song.others, start, start + length)
+        bass = _excerpt(song.bass, start, start + length)
+        if len(mix) == 0 or np.sqrt(np.mean(np.square(mix, dtype=np.float64))) < 1e-6:
+            continue
+        bass = bass[: len(mix)] * level_gain(mix, mix_rms_db)
+        rms = float(np.sqrt(np.mean(np.square(bass, dtype=np.float64))))
+        if rms > 1e-6:
+            levels.append(20 * math.log10(rms))
+    if not levels:
+        raise ValueError("no song with both a sounding mix and a sounding bass to measure the bass level on")
+    return float(np.median(levels))
