@@ -11,29 +11,18 @@ import logging
 import math
 
 import numpy as np
-import soundfile as sf
 import torch
 
-from .audio import level_gain, resample
+from .audio import level_gain
 from .autoencoder import SpectrogramAutoencoder
 from .data.manifest import Song
+from .data.song_audio import read_song_part
 from .metrics import log_spectral_distance, pitch_class_agreement
 from .spectral import multiscale_spectral_distance
 
 log = logging.getLogger(__name__)
 
 __all__ = ["evaluate_autoencoder", "read_song_part"]
-
-
-def read_song_part(song: Song, role: str, rate: int, start_s: float, seconds: float) -> np.ndarray:
-    """Mono excerpt of a song at ``rate`` Hz: ``role`` = "bass" (sum of bass stems) or "mix"
-    (sum of every non-bass stem), ``seconds`` long from ``start_s``. Returns float32 (samples,)."""
-    paths = song.bass if role == "bass" else song.others
-    a = int(start_s * song.sample_rate)
-    b = a + int(seconds * song.sample_rate)
-    parts = [sf.read(str(p), start=a, stop=b, dtype="float32", always_2d=True)[0].mean(axis=1) for p in paths]
-    n = min(len(p) for p in parts)
-    return resample(np.sum([p[:n] for p in parts], axis=0).astype(np.float32), song.sample_rate, rate)
 
 
 @torch.inference_mode()

@@ -5,18 +5,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import soundfile as sf
 
 from ..audio import level_gain
 from .manifest import Song
+from .song_audio import read_song_part
 
 __all__ = ["median_bass_level_db"]
-
-
-def _excerpt(paths: list, start: int, stop: int) -> np.ndarray:
-    parts = [sf.read(str(p), start=start, stop=stop, dtype="float32", always_2d=True)[0].mean(axis=1) for p in paths]
-    n = min(len(p) for p in parts)
-    return np.sum([p[:n] for p in parts], axis=0)
 
 
 def median_bass_level_db(songs: list[Song], mix_rms_db: float, *, seconds: float = 20.0,
@@ -30,10 +24,10 @@ def median_bass_level_db(songs: list[Song], mix_rms_db: float, *, seconds: float
     """
     levels = []
     for song in songs[:max_songs]:
-        length = int(min(seconds, song.seconds) * song.sample_rate)
-        start = max(0, (song.samples - length) // 2)
-        mix = _excerpt(song.others, start, start + length)
-        bass = _excerpt(song.bass, start, start + length)
+        length = min(seconds, song.seconds)
+        start = max(0.0, (song.seconds - length) / 2)
+        mix = read_song_part(song, "mix", song.sample_rate, start, length)
+        bass = read_song_part(song, "bass", song.sample_rate, start, length)
         if len(mix) == 0 or np.sqrt(np.mean(np.square(mix, dtype=np.float64))) < 1e-6:
             continue
         bass = bass[: len(mix)] * level_gain(mix, mix_rms_db)
