@@ -6,7 +6,9 @@ Conventions (paper section 3.2, 4; Salimans & Ho's v-objective):
 so ``x0_hat = alpha_t z_t - sigma_t v_hat``.
 
 The sampler is a pure function over a *denoiser*: any callable ``denoise(z, t) -> x0_hat``
-(the guided, grounded model is just another such callable, see :mod:`.guidance`).
+(the guided model is just another such callable, see :mod:`.guidance`). Style grounding is
+a *refinement* of each estimate that the sampler applies after it has taken the model's
+noise estimate, so it moves the latents themselves (see :func:`sample_ddim`).
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["alpha_sigma", "Denoiser", "v_loss", "sample_ddim", "DenoiseFn"]
+__all__ = ["alpha_sigma", "Denoiser", "v_loss", "sample_ddim", "DenoiseFn", "RefineFn"]
 
 DenoiseFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+RefineFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def alpha_sigma(t: torch.Tensor | float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -78,14 +81,19 @@ def v_loss(net: nn.Module, x0: torch.Tensor, cond: torch.Tensor, cond_dropout: f
 
 
 @torch.no_grad()
-def sample_ddim(denoise: DenoiseFn, noise: torch.Tensor, steps: int, *,
+def sample_ddim(denoise: DenoiseFn, noise: torch.Tensor, steps: int, *, refine: RefineFn | None = None,
                 callback: Callable[[int, int], None] | None = None) -> torch.Tensor:
     """Deterministic DDIM (eta = 0) from pure noise at t = 1 to t = 0 in ``steps`` steps.
 
     ``denoise(z, t)`` returns ``x0_hat``; ``t`` is passed as a 0-dim float tensor.
     Each step: ``eps_hat = (z - alpha_t x0_hat) / sigma_t`` and
-    ``z <- alpha_s x0_hat + sigma_s eps_hat`` for the next time ``s``. ``callback(k, steps)``
-    is called after step ``k`` (1-based). Returns the final ``x0_hat``, shaped like ``noise``.
+    ``z <- alpha_s x0_ref + sigma_s eps_hat`` for the next time ``s``, where ``x0_ref =
+    refine(x0_hat, t)`` (``x0_hat`` itself without ``refine``). The noise estimate is the
+    model's, taken before the refinement, as in a signal-rate/noise-rate DDIM step: a
+    refinement such as style grounding then shifts the next latent by ``alpha_s`` times its
+    change instead of being mostly undone by a re-derived noise estimate.
+    ``callback(k, steps)`` is called after step ``k`` (1-based). Returns the final
+    (refined) ``x0_hat``, shaped like ``noise``.
     """
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
@@ -94,11 +102,14 @@ def sample_ddim(denoise: DenoiseFn, noise: torch.Tensor, steps: int, *,
     x0 = noise
     for k in range(steps):
         t, s = ts[k], ts[k + 1]
-        x0 = denoise(z, t.to(torch.float32).to(z.device))
+        t_in = t.to(torch.float32).to(z.device)
+        x0 = denoise(z, t_in)
         a_t, s_t = alpha_sigma(t)
         a_s, s_s = alpha_sigma(s)
-        if k + 1 < steps:
-            eps = (z - float(a_t) * x0) / float(s_t)
+        eps = (z - float(a_t) * x0) / float(s_t) if k + 1 < steps else None
+        if refine is not None:
+            x0 = refine(x0, t_in)
+        if eps is not None:
             z = float(a_s) * x0 + float(s_s) * eps
         if callback is not None:
             callback(k + 1, steps)

@@ -1,8 +1,8 @@
-"""Classifier-free guidance, std rescaling and style grounding, as denoiser wrappers.
+"""Classifier-free guidance, std rescaling and style grounding.
 
-Each piece is a pure function on denoised estimates plus a small wrapper that turns a
-denoiser into another denoiser (see :mod:`.diffusion`). The formulas (DESIGN.md,
-"Sampling"):
+Each piece is a pure function on denoised estimates plus a small wrapper for the sampler
+(see :mod:`.diffusion`): guidance and rescaling make another denoiser, grounding a
+refinement of each estimate. The formulas (DESIGN.md, "Sampling"):
 
 - guidance: ``x = x_uncond + w (x_cond - x_uncond)`` (w = 1 is conditional only);
 - rescale (Lin et al. 2023): ``x = phi * x * std(x_cond) / std(x) + (1 - phi) * x``;
@@ -16,9 +16,9 @@ from typing import Callable
 
 import torch
 
-from .diffusion import DenoiseFn, alpha_sigma
+from .diffusion import DenoiseFn, RefineFn, alpha_sigma
 
-__all__ = ["guide", "rescale_std", "ground", "guided_denoiser", "grounded_denoiser"]
+__all__ = ["guide", "rescale_std", "ground", "guided_denoiser", "grounding_refiner"]
 
 
 def guide(x_cond: torch.Tensor, x_uncond: torch.Tensor, w: float) -> torch.Tensor:
@@ -73,14 +73,13 @@ def guided_denoiser(model: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], 
     return denoise
 
 
-def grounded_denoiser(denoise: DenoiseFn, style_mean: torch.Tensor, g: float = 1.0) -> DenoiseFn:
-    """Wrap ``denoise`` so every estimate is grounded towards ``style_mean`` with strength ``g``.
+def grounding_refiner(style_mean: torch.Tensor, g: float = 1.0) -> RefineFn:
+    """The refinement :func:`~.diffusion.sample_ddim` applies to each estimate: :func:`ground`
+    towards ``style_mean`` with strength ``g``, at the schedule's noise rate ``beta_k`` =
+    ``sigma(t)`` of the step's time ``t``."""
 
-    The noise rate ``beta_k`` is the schedule's ``sigma`` at the step's time ``t``.
-    """
-
-    def wrapped(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def refine(x0: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         _, beta = alpha_sigma(float(t))
-        return ground(denoise(z, t), style_mean, float(beta), g)
+        return ground(x0, style_mean, float(beta), g)
 
-    return wrapped
+    return refine

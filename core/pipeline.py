@@ -23,7 +23,7 @@ from .autoencoder import SpectrogramAutoencoder
 from .checkpoint import Checkpoint, load_checkpoint, resolve_model, save_checkpoint
 from .config import ModelConfig, config_from_dict, preset
 from .diffusion import Denoiser, sample_ddim
-from .guidance import grounded_denoiser, guided_denoiser
+from .guidance import grounding_refiner, guided_denoiser
 from .unet import UNet1d
 
 __all__ = ["BassGenerator", "LatentStats", "ProgressCallback", "resolve_device"]
@@ -224,10 +224,9 @@ class BassGenerator:
                 return self.denoiser(z, t, c).float()
 
         denoise = guided_denoiser(model, cond.expand(len(seeds), -1, -1), cfg, phi)
-        if style_mean is not None and grounding > 0:
-            denoise = grounded_denoiser(denoise, style_mean, grounding)
+        refine = grounding_refiner(style_mean, grounding) if style_mean is not None and grounding > 0 else None
         step_cb = (lambda k, n: callback("diffusion", k, n)) if callback else None
-        return sample_ddim(denoise, noise, steps, callback=step_cb)
+        return sample_ddim(denoise, noise, steps, refine=refine, callback=step_cb)
 
     @torch.inference_mode()
     def decode_bass(self, latent: torch.Tensor, length: int) -> np.ndarray:

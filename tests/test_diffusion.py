@@ -32,6 +32,33 @@ def test_ddim_with_exact_gaussian_denoiser():
     assert steps_seen == [(k, 8) for k in range(1, 9)]
 
 
+def test_ddim_refinement_keeps_the_models_noise_estimate():
+    """With ``refine``, each next latent is alpha_s * refined estimate + sigma_s * the noise the
+    *model* implied (taken before the refinement), and the result is the refined estimate."""
+    seen = []
+
+    def denoise(z, t):
+        seen.append(z.clone())
+        return 0.5 * z
+
+    def shift(x0, t):
+        return x0 + 1.0
+
+    steps = 4
+    noise = torch.randn(1, 2, 5, generator=torch.Generator().manual_seed(1))
+    out = sample_ddim(denoise, noise, steps, refine=shift)
+    ts = torch.linspace(1.0, 0.0, steps + 1, dtype=torch.float64)
+    z = noise
+    for k in range(steps - 1):
+        (a_t, s_t), (a_s, s_s) = alpha_sigma(ts[k]), alpha_sigma(ts[k + 1])
+        torch.testing.assert_close(seen[k], z)
+        x0 = 0.5 * z
+        eps = (z - float(a_t) * x0) / float(s_t)
+        z = float(a_s) * (x0 + 1.0) + float(s_s) * eps
+    torch.testing.assert_close(seen[-1], z)
+    torch.testing.assert_close(out, 0.5 * z + 1.0)
+
+
 def test_ddim_path_is_deterministic_and_seed_dependent(tiny_config):
     torch.manual_seed(0)
     net = UNet1d(tiny_config.unet).eval()

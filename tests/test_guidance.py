@@ -1,6 +1,6 @@
 import torch
 
-from groundbass.core.guidance import ground, grounded_denoiser, guide, guided_denoiser, rescale_std
+from groundbass.core.guidance import ground, grounding_refiner, guide, guided_denoiser, rescale_std
 
 
 def _pair(seed=0):
@@ -62,9 +62,11 @@ def test_guided_denoiser_single_batched_pass():
     assert calls == [2]  # w = 1: conditional only
 
 
-def test_grounded_denoiser_uses_schedule_noise_rate():
+def test_grounding_refiner_uses_schedule_noise_rate():
     style = torch.full((4,), 2.0)
-    den = grounded_denoiser(lambda z, t: z, style, g=1.0)
+    refine = grounding_refiner(style, g=1.0)
     z = torch.zeros(1, 4, 6)
-    torch.testing.assert_close(den(z, torch.tensor(1.0)).mean(-1), style[None], atol=1e-6, rtol=0)  # beta = 1
-    torch.testing.assert_close(den(z, torch.tensor(0.0)), z)  # beta = 0
+    torch.testing.assert_close(refine(z, torch.tensor(1.0)).mean(-1), style[None], atol=1e-6, rtol=0)  # beta = 1
+    torch.testing.assert_close(refine(z, torch.tensor(0.0)), z)  # beta = 0
+    half = grounding_refiner(style, g=0.5)(z, torch.tensor(0.5))  # beta^2 = 1/2, g = 1/2 -> a quarter of the way
+    torch.testing.assert_close(half, torch.full_like(z, 0.5), atol=1e-6, rtol=0)
