@@ -4,7 +4,8 @@ For N held-out songs (with chord charts, e.g. from ``groundbass data synth``), a
 each song's non-bass stems is the mix; the generator makes a bass for it. Measured:
 
 - chord-tone rate of the generated bass, with the true bass (ceiling) and the bass
-  generated for a *different* mix (floor: song i is scored with the bass of song i+1);
+  generated for a *different* mix (floor: song i is scored with the bass of song i+1), and
+  of the bass grounded to a style reference (what grounding costs in harmony);
 - pitch-class agreement of the generated bass with the true bass;
 - matching accuracy (paper Fig. 3): compatibility of every (mix, bass) pair = mean mix
   chroma weight at the bass's pitch classes; top-1 accuracy of the diagonal (chance 1/N);
@@ -106,6 +107,7 @@ def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float 
         grounded = gen.generate(mixes[i], rate, style=ref, seed=seed + i,
                                 grounding=1.0 if grounding is None else grounding, **kw)
         e_ref, e_g, e_n = mfcc_embedding(ref, rate), mfcc_embedding(grounded, rate), mfcc_embedding(gens[i], rate)
+        per_song[i]["chord_tone_rate_grounded"] = chord_tone_rate(grounded, rate, charts[i], starts[i])
         cos_g.append(cosine_distance(e_ref, e_g))
         cos_n.append(cosine_distance(e_ref, e_n))
         euc_g.append(float(np.linalg.norm(e_ref - e_g) / np.linalg.norm(e_ref)))
@@ -120,6 +122,7 @@ def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float 
         "chord_tone_rate": col("chord_tone_rate"),
         "chord_tone_rate_true_bass": col("chord_tone_rate_true"),
         "chord_tone_rate_other_mix": col("chord_tone_rate_other_mix"),
+        "chord_tone_rate_grounded": col("chord_tone_rate_grounded"),
         "pitch_class_agreement": col("pitch_class_agreement"),
         "matching_accuracy": matching_accuracy(scores),
         "matching_chance": 1.0 / n,
@@ -167,8 +170,10 @@ def write_report(result: dict, out_dir: str | Path) -> tuple[Path, Path]:
         ax.set_title(title)
         ax.set_ylabel(ylabel)
 
-    bars(axes[0, 0], "Chord-tone rate", ["generated", "true bass", "other mix's bass"],
-         [m["chord_tone_rate"], m["chord_tone_rate_true_bass"], m["chord_tone_rate_other_mix"]], "share of voiced frames")
+    bars(axes[0, 0], "Chord-tone rate", ["generated", "grounded", "true bass", "other mix's bass"],
+         [m["chord_tone_rate"], m.get("chord_tone_rate_grounded", float("nan")), m["chord_tone_rate_true_bass"],
+          m["chord_tone_rate_other_mix"]], "share of voiced frames",
+         colors=["#3a6ea5", "#6f9bd1", "#8fb339", "#c94c4c"])
     bars(axes[0, 1], "Pitch classes", ["gen vs true", "AE recon vs true"],
          [m["pitch_class_agreement"], m["bass_ae_pitch_class_agreement"]], "agreement")
     bars(axes[0, 2], "Matching (Fig. 3)", ["top-1 accuracy", "chance"], [m["matching_accuracy"], m["matching_chance"]],
