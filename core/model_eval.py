@@ -166,11 +166,11 @@ def write_report(result: dict, out_dir: str | Path) -> tuple[Path, Path]:
         vals = [0.0 if (v is None or math.isnan(v)) else v for v in values]
         ax.bar(labels, vals, color=colors or ["#3a6ea5", "#8fb339", "#c94c4c"][: len(vals)])
         for x, v in enumerate(values):
-            ax.text(x, (0 if math.isnan(v) else v), "n/a" if math.isnan(v) else f"{v:.2f}", ha="center", va="bottom")
+            ax.text(x, (0 if math.isnan(v) else v), "n/a" if math.isnan(v) else f"{v:.3g}", ha="center", va="bottom")
         ax.set_title(title)
         ax.set_ylabel(ylabel)
 
-    bars(axes[0, 0], "Chord-tone rate", ["generated", "grounded", "true bass", "other mix's bass"],
+    bars(axes[0, 0], "Chord-tone rate", ["generated", "grounded", "true\nbass", "other mix's\nbass"],
          [m["chord_tone_rate"], m.get("chord_tone_rate_grounded", float("nan")), m["chord_tone_rate_true_bass"],
           m["chord_tone_rate_other_mix"]], "share of voiced frames",
          colors=["#3a6ea5", "#6f9bd1", "#8fb339", "#c94c4c"])
