@@ -55,11 +55,17 @@ def _mean(values: list[float]) -> float:
     return float(np.mean(vals)) if vals else float("nan")
 
 
+def _effective(gen: BassGenerator, **given: float | None) -> dict:
+    """The sampling settings a run used: each given value, or the model's default for None."""
+    return {k: getattr(gen.config.sampling, k) if v is None else v for k, v in given.items()}
+
+
 def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float = 20.0, steps: int | None = None,
                        cfg: float | None = None, phi: float | None = None, grounding: float | None = None,
                        seed: int = 0, progress: Callable[[int, int], None] | None = None) -> dict:
     """Run every measurement on ``songs`` (each needs a chord chart). Returns a JSON-safe dict:
-    ``metrics`` (the figures), ``per_song`` and ``matching_matrix`` (N x N scores)."""
+    ``metrics`` (the figures), ``per_song``, ``matching_matrix`` (N x N scores) and
+    ``settings``. Sampling settings left None are the model's defaults, grounding included."""
     songs = [s for s in songs if s.chords is not None]
     if len(songs) < 2:
         raise ValueError("eval needs at least two held-out songs with chord charts")
@@ -104,8 +110,7 @@ def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float 
     for i, song in enumerate(songs):
         ref = trues[(i + 2) % n if n > 2 else (i + 1) % n]
         ref = ref * level_gain(ref, gen.config.style_rms_db)  # as the generator hears it
-        grounded = gen.generate(mixes[i], rate, style=ref, seed=seed + i,
-                                grounding=1.0 if grounding is None else grounding, **kw)
+        grounded = gen.generate(mixes[i], rate, style=ref, seed=seed + i, grounding=grounding, **kw)
         e_ref, e_g, e_n = mfcc_embedding(ref, rate), mfcc_embedding(grounded, rate), mfcc_embedding(gens[i], rate)
         per_song[i]["chord_tone_rate_grounded"] = chord_tone_rate(grounded, rate, charts[i], starts[i])
         cos_g.append(cosine_distance(e_ref, e_g))
@@ -139,7 +144,7 @@ def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float 
     g, u = metrics["grounding_cosine_grounded"], metrics["grounding_cosine_not_grounded"]
     metrics["grounding_cosine_reduction"] = float(1 - g / u) if u > 0 else float("nan")
     return {"metrics": metrics, "per_song": per_song, "matching_matrix": scores.round(5).tolist(),
-            "settings": {"seconds": seconds, "steps": steps, "cfg": cfg, "phi": phi, "grounding": grounding,
+            "settings": {"seconds": seconds, **_effective(gen, steps=steps, cfg=cfg, phi=phi, grounding=grounding),
                          "seed": seed, "model_id": gen.model_id, "embedding": "MFCC-20 mean+std (librosa)"}}
 
 

@@ -71,6 +71,9 @@ def test_eval_command_writes_metrics_and_png(synth_songs, tmp_path):
     assert 0.0 <= m["chord_tone_rate_true_bass"] <= 1.0
     assert len(metrics["matching_matrix"]) == 2
     assert all("chord_tone_rate_grounded" in p for p in metrics["per_song"]) and "chord_tone_rate_grounded" in m
+    defaults = BassGenerator.from_pretrained(model, device="cpu").config.sampling
+    settings = metrics["settings"]  # what was not given is the model's default, grounding included
+    assert settings["steps"] == 2 and settings["cfg"] == defaults.cfg and settings["grounding"] == defaults.grounding
     png = (out / "report.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
