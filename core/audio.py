@@ -63,9 +63,14 @@ def to_layout(mono: np.ndarray, channels: int | None) -> np.ndarray:
     return np.repeat(mono[:, None], channels, axis=1)
 
 
+def rms(x: np.ndarray) -> float:
+    """Root mean square of ``x`` (linear, computed in float64); 0.0 for an empty array."""
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
+
+
 def level_gain(x: np.ndarray, target_db: float | None) -> float:
     """Linear gain that brings ``x`` to an RMS of ``target_db`` dBFS (1.0 if None or near-silent)."""
     if target_db is None:
         return 1.0
-    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
-    return 1.0 if rms < 1e-6 else float(10 ** (target_db / 20) / rms)
+    level = rms(x)
+    return 1.0 if level < 1e-6 else float(10 ** (target_db / 20) / level)

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..audio import level_gain
+from ..audio import rms
 from .manifest import Song
 from .song_audio import read_song_part
 
@@ -28,12 +28,12 @@ def median_bass_level_db(songs: list[Song], mix_rms_db: float, *, seconds: float
         start = max(0.0, (song.seconds - length) / 2)
         mix = read_song_part(song, "mix", song.sample_rate, start, length)
         bass = read_song_part(song, "bass", song.sample_rate, start, length)
-        if len(mix) == 0 or np.sqrt(np.mean(np.square(mix, dtype=np.float64))) < 1e-6:
+        mix_rms = rms(mix)
+        if mix_rms < 1e-6:
             continue
-        bass = bass[: len(mix)] * level_gain(mix, mix_rms_db)
-        rms = float(np.sqrt(np.mean(np.square(bass, dtype=np.float64))))
-        if rms > 1e-6:
-            levels.append(20 * math.log10(rms))
+        bass_rms = rms(bass[: len(mix)]) * 10 ** (mix_rms_db / 20) / mix_rms  # after the mix's gain
+        if bass_rms > 1e-6:
+            levels.append(20 * math.log10(bass_rms))
     if not levels:
         raise ValueError("no song with both a sounding mix and a sounding bass to measure the bass level on")
     return float(np.median(levels))

@@ -24,6 +24,7 @@ import soundfile as sf
 import soxr
 import torch
 
+from ..audio import rms
 from .manifest import Song, read_manifest
 from .midi_tracks import frame_notes, note_spans
 
@@ -267,8 +268,8 @@ class StemCrops(torch.utils.data.Dataset):
                 continue
             if self.min_bass_db is None or crop.bass is None:
                 return crop
-            rms = float(np.sqrt(np.mean(np.square(crop.bass), dtype=np.float64)))
-            if rms > 0 and 20 * math.log10(rms) - crop.bass_gain_db >= self.min_bass_db:
+            level = rms(crop.bass)
+            if level > 0 and 20 * math.log10(level) - crop.bass_gain_db >= self.min_bass_db:
                 return crop
             quiet = crop
         if quiet is None:
