@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from groundbass.core.atomic import atomic_path
+from typing import Callable
+
+from groundbass.core.atomic import atomic_path, open_directory, write_in_directory
 
 __all__ = ["AUDIO_EXTENSIONS", "AudioFileError", "AudioData", "read_audio", "write_audio_atomic",
            "subtype_for", "bit_depth_of", "sha256_file"]
@@ -140,13 +142,21 @@ def subtype_for(fmt: str, bit_depth: str) -> str:
     return _SUBTYPES[key]
 
 
-def write_audio_atomic(path: Path, samples: np.ndarray, sample_rate: int, fmt: str, subtype: str) -> Path:
+def write_audio_atomic(path: Path, samples: np.ndarray, sample_rate: int, fmt: str, subtype: str,
+                       folder_check: Callable[[Path], None] | None = None) -> Path:
     """Write audio to a hidden temporary file beside ``path``, fsync it, then rename it to
     ``path`` (so ``path`` is either absent or complete). Raises :class:`AudioFileError` naming
-    the file (directory not writable, disk full ...); the temporary file is always removed."""
+    the file (directory not writable, disk full ...); the temporary file is always removed.
+
+    ``folder_check(real_folder)`` (the OSC bridge's allowed roots) is called with the real
+    path of the output folder *as opened for writing*; the file is then created relative to
+    that open folder, so a folder swapped for a symlink after the check cannot redirect it.
+    It raises to refuse the write."""
     path = Path(path)
     if not os.access(path.parent, os.W_OK) or not path.parent.is_dir():
         raise AudioFileError(f"{path.parent}: cannot write to the output folder")
+    if folder_check is not None:
+        return _write_audio_checked(path, samples, sample_rate, fmt, subtype, folder_check)
     try:
         with atomic_path(path, ".part", fsync=True) as tmp:
             sf.write(str(tmp), samples, sample_rate, format=fmt.upper(), subtype=subtype)
@@ -154,6 +164,25 @@ def write_audio_atomic(path: Path, samples: np.ndarray, sample_rate: int, fmt: s
         raise AudioFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioFileError(f"{path}: cannot write ({str(exc).splitlines()[0]})") from None
+    return path
+
+
+def _write_audio_checked(path: Path, samples: np.ndarray, sample_rate: int, fmt: str, subtype: str,
+                         folder_check: Callable[[Path], None]) -> Path:
+    try:
+        fd, real = open_directory(path.parent)
+    except OSError as exc:
+        raise AudioFileError(f"{path.parent}: cannot open the output folder ({exc.strerror or exc})") from None
+    try:
+        folder_check(real)
+        write_in_directory(fd, path.name, lambda f: sf.write(f, samples, sample_rate, format=fmt.upper(),
+                                                             subtype=subtype))
+    except OSError as exc:
+        raise AudioFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise AudioFileError(f"{path}: cannot write ({str(exc).splitlines()[0]})") from None
+    finally:
+        os.close(fd)
     return path
 
 

@@ -50,8 +50,11 @@ def index_cmd(root: str, fmt: str, out: str, bass_pattern: str, valid_share: flo
 @click.option("--holdout-grooves", default="3", show_default=True,
               help="Grooves only in the test split: a count chosen from the seed, or comma-separated names.")
 @click.option("--valid-share", type=click.FloatRange(0, 1), default=0.1, show_default=True)
+@click.option("--recipe", type=click.Choice(["v2", "v3"]), default="v2", show_default=True,
+              help="v3: modal/borrowed/key-change progressions, a soundfont per stem, humanised timing and velocity.")
+@click.option("--grooves", default="", help="Comma-separated groove names: make songs of these grooves only.")
 def synth_cmd(out: str, songs: int, seconds: float, seed: int, workers: int | None, soundfonts: tuple[str, ...],
-              sample_rate: int, holdout_grooves: str, valid_share: float) -> None:
+              sample_rate: int, holdout_grooves: str, valid_share: float, recipe: str, grooves: str) -> None:
     """Make synthetic multitrack songs in OUT (MMA + FluidSynth); finished songs are kept on rerun."""
     from tqdm import tqdm
 
@@ -67,7 +70,8 @@ def synth_cmd(out: str, songs: int, seconds: float, seed: int, workers: int | No
         try:
             result = synthesize(out, songs=songs, seconds=seconds, seed=seed, workers=workers or os.cpu_count(),
                                 progress=progress, soundfonts=list(soundfonts) or None, sample_rate=sample_rate,
-                                holdout=holdout, valid_share=valid_share)
+                                holdout=holdout, valid_share=valid_share, recipe=recipe,
+                                grooves=[g.strip() for g in grooves.split(",") if g.strip()] or None)
         except (ValueError, FileNotFoundError) as e:
             raise click.ClickException(str(e)) from None
     for song, error in result.failed:

@@ -25,6 +25,8 @@ from .batch import (
     run_batch,
     select_shard,
 )
+from .cli_params import number_option as _number_option
+from .cli_params import sampler_option
 from .render import RenderCancelled, RenderError, RenderParams, check_params, render_file, resolve_params
 
 __all__ = ["generate", "batch"]
@@ -36,29 +38,40 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def _render_options(f):
-    """The options shared by ``generate`` and ``batch``."""
+    """The options shared by ``generate`` and ``batch``; numeric ranges come from core.params."""
     opts = [
         click.option("--model", default="default", show_default=True,
                      help="Bundled model name or checkpoint path."),
-        click.option("--style", type=click.Path(dir_okay=False), help="Reference bass audio for style grounding."),
-        click.option("--grounding", type=click.FloatRange(0, 1), help="Style grounding strength 0..1."),
-        click.option("--steps", type=click.IntRange(min=1), help="Diffusion steps (default: the model's)."),
-        click.option("--cfg", type=float, help="Classifier-free guidance weight (1 = conditional only)."),
-        click.option("--phi", type=click.FloatRange(0, 1), help="Guidance std-rescale mix 0..1."),
-        click.option("--seed", type=click.IntRange(0, 2**31 - 1000), help="Seed (variation i uses seed + i)."),
-        click.option("--variations", type=click.IntRange(1, 64), default=1, show_default=True,
-                     help="Outputs per mix: name.wav, name.v2.wav, ..."),
+        click.option("--style", type=click.Path(dir_okay=False),
+                     help="Reference bass audio: the bass takes on its timbre."),
+        _number_option("--grounding", "grounding"),
+        _number_option("--style-cfg", "style_cfg"),
+        _number_option("--steps", "steps"),
+        sampler_option(),
+        _number_option("--cfg", "cfg"),
+        _number_option("--phi", "phi"),
+        _number_option("--seed", "seed", "; -1 = random"),
+        _number_option("--variations", "variations", "; outputs name.wav, name.v2.wav, ...", default=1,
+                       show_default=True),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",
                      show_default=True),
         click.option("--fx", default="none", show_default=True,
                      help="Post-fx preset (none, clean, warm, punchy, sub) or a chain.json file."),
-        click.option("--loudness", type=float, help="Loudness target in LUFS, e.g. -14."),
+        _number_option("--loudness", "loudness", ", e.g. -14"),
         click.option("--match-mix", is_flag=True, help="Set the bass level relative to the mix's loudness."),
         click.option("--format", "fmt", type=click.Choice(["wav", "flac"]), help="Output format (default: input's)."),
         click.option("--bit-depth", type=click.Choice(["16", "24", "32f"]), help="Default: the input's."),
-        click.option("--sample-rate", type=click.IntRange(8000, 192000), help="Default: the input's."),
+        _number_option("--sample-rate", "sample_rate"),
         click.option("--midi", is_flag=True, help="Also write the bass as a .mid file."),
-        click.option("--tempo", type=click.FloatRange(20, 400), help="MIDI tempo in BPM (default: estimated)."),
+        click.option("--keep", type=click.Path(dir_okay=False),
+                     help="An existing bass to edit: with --region, regenerate that part; with --continue, extend it."),
+        click.option("--region", help="START:END to regenerate: seconds, or bars BAR[.BEAT] with --tempo (e.g. 5:9)."),
+        click.option("--continue", "continue_", is_flag=True,
+                     help="Continue the --keep bass (shorter than the mix) to the end of the mix."),
+        click.option("--loop", is_flag=True, help="Make the bass a seamless loop of the whole input."),
+        click.option("--crossfade", type=click.FloatRange(0, 1), default=0.03, show_default=True,
+                     help="Equal-power crossfade (s) at each edge of an edit."),
+        _number_option("--tempo", "tempo"),
         click.option("--quantize", help="Quantise MIDI notes to a grid, e.g. 1/16."),
         click.option("--overwrite", is_flag=True, help="Replace existing outputs."),
         click.option("--dry-run", is_flag=True, help="Show what would be done; write nothing."),
@@ -70,11 +83,13 @@ def _render_options(f):
 
 
 def _params(kw: dict) -> RenderParams:
-    return RenderParams(style=kw["style"], grounding=kw["grounding"], steps=kw["steps"], cfg=kw["cfg"],
+    return RenderParams(style=kw["style"], grounding=kw["grounding"], style_cfg=kw["style_cfg"],
+                        steps=kw["steps"], sampler=kw["sampler"], cfg=kw["cfg"],
                         phi=kw["phi"], seed=kw["seed"], variations=kw["variations"], fx=kw["fx"],
                         loudness=kw["loudness"], match_mix=kw["match_mix"], format=kw["fmt"],
                         bit_depth=kw["bit_depth"], sample_rate=kw["sample_rate"], midi=kw["midi"],
-                        tempo=kw["tempo"], quantize=kw["quantize"])
+                        tempo=kw["tempo"], quantize=kw["quantize"], keep=kw["keep"], region=kw["region"],
+                        continue_=kw["continue_"], loop=kw["loop"], crossfade=kw["crossfade"])
 
 
 def _setup_logging(quiet: bool | None) -> None:
@@ -216,10 +231,15 @@ def batch(input_dir: Path, output_dir: Path, pattern: str | None, recursive: boo
     """Generate a bass stem for every audio file below INPUT_DIR into OUTPUT_DIR
     (song.wav -> song.bass.wav, same subfolders), with a resumable manifest.jsonl."""
     _setup_logging(quiet)
+    if kw["keep"] or kw["region"] or kw["continue_"]:
+        _fail("batch does not edit existing basses yet (--keep, --region, --continue): use generate per file")
     params = _params(kw)
     _check(params)
     try:
         index, count = parse_shard(shard) if shard else (0, 1)
+        if Path(output_dir).resolve() == Path(input_dir).resolve():
+            raise BatchError(f"{output_dir}: the output folder is the input folder; choose another "
+                             "(outputs and manifest would mix with the mixes)")
         files = find_audio_files(input_dir, glob=pattern, recursive=recursive, exclude=output_dir)
         if not files:
             raise BatchError(f"{input_dir}: no audio files found (wav, flac, aiff, ogg, mp3)"

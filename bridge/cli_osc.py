@@ -6,11 +6,14 @@ groundbass.bridge.osc.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 
 import click
+
+from .cli_params import number_option, sampler_option
 
 __all__ = ["serve", "send"]
 
@@ -29,7 +32,7 @@ def _interrupt(*_: object) -> None:
 @click.option("--port", default=9030, show_default=True, type=click.IntRange(0, 65535), help="UDP port.")
 @click.option("--model", default="default", show_default=True, help="Bundled model name or checkpoint path.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
-@click.option("--allow-root", "allow_roots", multiple=True, type=click.Path(file_okay=False),
+@click.option("--allow-root", "allow_roots", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Folder the bridge may read and write under (repeatable; default: temp dir and home).")
 @click.option("-v", "--verbose", is_flag=True, help="Log every request.")
 def serve(host: str, port: int, model: str, device: str, allow_roots: tuple[str, ...], verbose: bool) -> None:
@@ -63,21 +66,23 @@ def serve(host: str, port: int, model: str, device: str, allow_roots: tuple[str,
 @click.command("send")
 @click.argument("mix", type=click.Path(dir_okay=False))
 @click.argument("out", type=click.Path(dir_okay=False))
-@click.option("--style", type=click.Path(dir_okay=False), help="Reference bass for style grounding.")
-@click.option("--grounding", type=float, help="Style grounding strength, 0..1.")
-@click.option("--steps", type=int, help="Diffusion steps.")
-@click.option("--cfg", type=float, help="Guidance weight.")
-@click.option("--phi", type=float, help="Guidance rescale, 0..1.")
-@click.option("--seed", type=int, help="Random seed (default: random).")
-@click.option("--variations", type=int, help="Number of basses.")
+@click.option("--style", type=click.Path(dir_okay=False), help="Reference bass: the bass takes on its timbre.")
+@number_option("--grounding", "grounding")
+@number_option("--style-cfg", "style_cfg")
+@number_option("--steps", "steps")
+@sampler_option()
+@number_option("--cfg", "cfg")
+@number_option("--phi", "phi")
+@number_option("--seed", "seed", "; -1 = random")
+@number_option("--variations", "variations")
 @click.option("--fx", help="Post-processing preset.")
-@click.option("--loudness", type=float, help="Target loudness in LUFS.")
+@number_option("--loudness", "loudness")
 @click.option("--match-mix/--no-match-mix", default=None, help="Match the bass loudness to the mix.")
 @click.option("--format", "fmt", help="Output file format.")
 @click.option("--bit-depth", help="Output sample format.")
-@click.option("--sample-rate", type=int, help="Output sample rate in Hz.")
+@number_option("--sample-rate", "sample_rate")
 @click.option("--midi/--no-midi", default=None, help="Also write a MIDI transcription.")
-@click.option("--tempo", type=float, help="Tempo in BPM for the MIDI file.")
+@number_option("--tempo", "tempo")
 @click.option("--quantize", help="MIDI quantisation grid, e.g. 1/16.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bridge host.")
@@ -88,13 +93,21 @@ def serve(host: str, port: int, model: str, device: str, allow_roots: tuple[str,
 @click.option("--status-file", type=click.Path(dir_okay=False), help="Keep a JSON status file up to date.")
 @click.option("--timeout", type=float, help="Give up and cancel after this many seconds.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the output paths.")
-def send(mix: str, out: str, style, grounding, steps, cfg, phi, seed, variations, fx, loudness, match_mix, fmt,
+def send(mix: str, out: str, style, grounding, style_cfg, steps, sampler, cfg, phi, seed, variations, fx, loudness, match_mix, fmt,
          bit_depth, sample_rate, midi, tempo, quantize, overwrite, host, port, job_id, wait, status_file,
          timeout, quiet) -> None:
     """Send MIX to a running bridge and wait for the bass at OUT (exit 0 on success)."""
     from .osc.client import send_job
 
-    params = {"style": style, "grounding": grounding, "steps": steps, "cfg": cfg, "phi": phi, "seed": seed,
+    if status_file is not None:
+        folder = Path(status_file).resolve().parent
+        if not folder.is_dir():
+            _fail(f"{status_file}: the status file's folder does not exist")
+        if not os.access(folder, os.W_OK):
+            _fail(f"{status_file}: the status file's folder is not writable")
+        if Path(status_file).is_dir():
+            _fail(f"{status_file}: is a folder, not a status file")
+    params = {"style": style, "grounding": grounding, "style_cfg": style_cfg, "steps": steps, "sampler": sampler, "cfg": cfg, "phi": phi, "seed": seed,
               "variations": variations, "fx": fx, "loudness": loudness, "match_mix": match_mix, "format": fmt,
               "bit_depth": bit_depth, "sample_rate": sample_rate, "midi": midi, "tempo": tempo,
               "quantize": quantize, "overwrite": overwrite or None}
@@ -111,8 +124,12 @@ def send(mix: str, out: str, style, grounding, steps, cfg, phi, seed, variations
                 last.update(stage=info["stage"], pct=pct)
                 click.echo(f"  {pct:3d}% {info['stage']}", err=True)
 
-    outcome = send_job(mix, out, params, host=host, port=port, job_id=job_id, wait=wait,
-                       status_path=status_file, timeout_s=timeout, on_event=show)
+    try:
+        outcome = send_job(mix, out, params, host=host, port=port, job_id=job_id, wait=wait,
+                           status_path=status_file, timeout_s=timeout, on_event=show)
+    except OSError as exc:  # e.g. the status file's folder vanished or became read-only mid-job
+        where = getattr(exc, "filename", None) or status_file or f"{host}:{port}"
+        _fail(f"{where}: {exc.strerror or exc}")
     if outcome.state == "error":
         _fail(outcome.error or "failed")
     if outcome.state == "cancelled":

@@ -100,20 +100,46 @@ def train_autoencoder_cmd(role, manifest, warmup_steps, mssd, mssd_log, phase_lo
                + ", ".join(f"{k} {v:.4g}" for k, v in result.items() if "/" in k))
 
 
+def _load_autoencoders(mix_ae: Path | None, bass_ae: Path | None, from_model: str | None):
+    """(mix_ae, bass_ae) from autoencoder files or from a generator model (e.g. the bundled one)."""
+    from groundbass.core.train.autoencoder_train import load_autoencoder
+    from groundbass.core.train.export import autoencoders_from_model
+
+    if from_model is not None:
+        if mix_ae is not None or bass_ae is not None:
+            raise click.UsageError("give either --from-model or --mix-ae/--bass-ae, not both")
+        return autoencoders_from_model(from_model)
+    if mix_ae is None or bass_ae is None:
+        raise click.UsageError("give --mix-ae and --bass-ae (or --from-model)")
+    return load_autoencoder(mix_ae, with_decoder=False), load_autoencoder(bass_ae)
+
+
 @train.command("diffusion")
 @click.option("--data", "manifest", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--mix-ae", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--bass-ae", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--mix-ae", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--bass-ae", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--from-model", default=None,
+              help="Take both autoencoders from this generator model (a bundled name such as 'default' or a path).")
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Latent cache folder (default OUT/latents); built once, reused after.")
 @click.option("--mixes-per-song", type=int, default=4, show_default=True,
               help="Random stem subsets encoded per song in the cache.")
+@click.option("--processing", type=click.Choice(["none", "train"]), default="none", show_default=True,
+              help="Random per-stem and mix-bus effects on the cached mixes (the bass stays clean).")
+@click.option("--features/--no-features", default=False, show_default=True,
+              help="Condition on the mix's chroma / bass chroma / onset / level features beside its latent.")
+@click.option("--style-cond/--no-style-cond", default=False, show_default=True,
+              help="Train the timbre condition (a reference bass of the same timbre from another song).")
+@click.option("--init-from", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Start the U-Net from a diffusion run or a generator model (new input channels start at 0).")
+@click.option("--warmup-steps", type=int, default=None, help="Linear learning-rate warm-up steps.")
 @click.option("--crop-frames", type=int, default=None, help="Training crop in latent frames.")
 @_common
-def train_diffusion_cmd(manifest, mix_ae, bass_ae, cache, mixes_per_song, crop_frames, steps, batch_size, lr,
+def train_diffusion_cmd(manifest, mix_ae, bass_ae, from_model, cache, mixes_per_song, processing, features,
+                        style_cond, init_from, warmup_steps, crop_frames, steps, batch_size, lr,
                         ckpt_every, valid_every, seed, device, precision, resume, preset_name, out_dir, quiet):
     """Train the latent diffusion U-Net on (mix, bass) latents of a manifest."""
-    from groundbass.core.train.autoencoder_train import load_autoencoder
+    from groundbass.core.features import FEATURE_DIM
     from groundbass.core.train.common import setup_distributed, with_overrides
     from groundbass.core.train.diffusion_train import DiffusionTrainOptions, train_diffusion
     from groundbass.core.train.latent_cache import build_latent_cache
@@ -121,23 +147,25 @@ def train_diffusion_cmd(manifest, mix_ae, bass_ae, cache, mixes_per_song, crop_f
     cfg = preset(preset_name)
     cache = cache or out_dir / "latents"
     try:
+        mix, bass = _load_autoencoders(mix_ae, bass_ae, from_model)
         ctx = setup_distributed(device)
         if ctx.is_main and not (cache / "index.jsonl").is_file():
             from tqdm import tqdm
 
             bar = tqdm(desc="encoding songs", unit="song", disable=quiet)
-            build_latent_cache(manifest, load_autoencoder(mix_ae, with_decoder=False), load_autoencoder(bass_ae),
-                               cache, mixes_per_song=mixes_per_song, seed=seed or 0,
-                               device=str(ctx.device), progress=lambda i, n: (setattr(bar, "total", n), bar.update(1)))
+            build_latent_cache(manifest, mix, bass, cache, mixes_per_song=mixes_per_song, seed=seed or 0,
+                               device=str(ctx.device), processing=processing, features=features,
+                               progress=lambda i, n: (setattr(bar, "total", n), bar.update(1)))
             bar.close()
         ctx.barrier()
-        mix_dim = load_autoencoder(mix_ae, with_decoder=False).latent_dim
-        bass_dim = load_autoencoder(bass_ae, with_decoder=False).latent_dim
-        ucfg = dataclasses.replace(cfg.unet, latent_dim=bass_dim, cond_dim=mix_dim)
+        ucfg = dataclasses.replace(cfg.unet, latent_dim=bass.latent_dim, cond_dim=mix.latent_dim,
+                                   feature_dim=FEATURE_DIM if features else 0,
+                                   style_dim=2 * bass.latent_dim if style_cond else 0)
         opts = with_overrides(DiffusionTrainOptions(), steps=steps, batch_size=batch_size, lr=lr, ckpt_every=ckpt_every,
-                            valid_every=valid_every, seed=seed, precision=precision, crop_frames=crop_frames)
+                            valid_every=valid_every, seed=seed, precision=precision, crop_frames=crop_frames,
+                            warmup_steps=warmup_steps)
         result = train_diffusion(cache, out_dir, config=ucfg, options=opts, resume=resume, device=device,
-                                 quiet=quiet)
+                                 quiet=quiet, init_from=init_from)
     except _USER_ERRORS as exc:
         raise _fail(exc) from None
     click.echo(f"{out_dir / 'diffusion.safetensors'}: step {int(result['step'])}, "
@@ -145,8 +173,10 @@ def train_diffusion_cmd(manifest, mix_ae, bass_ae, cache, mixes_per_song, crop_f
 
 
 @click.command("export")
-@click.option("--mix-ae", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--bass-ae", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--mix-ae", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--bass-ae", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--from-model", default=None,
+              help="Take both autoencoders from this generator model (e.g. 'default') instead of --mix-ae/--bass-ae.")
 @click.option("--diffusion", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--name", default="custom", show_default=True, help="Model name stored in the config.")
@@ -155,13 +185,14 @@ def train_diffusion_cmd(manifest, mix_ae, bass_ae, cache, mixes_per_song, crop_f
 @click.option("--cfg", "cfg_w", type=float, default=None, help="Default guidance weight.")
 @click.option("--phi", type=float, default=None, help="Default std-rescale phi.")
 @click.option("--grounding", type=float, default=None, help="Default grounding strength.")
+@click.option("--style-cfg", type=float, default=None, help="Default guidance weight of the timbre condition.")
 @click.option("--phase-iters", type=int, default=None,
               help="Griffin-Lim iterations on the decoded phase at inference (default: as trained).")
 @click.option("--style-level-data", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Training manifest: style references are brought to the median level of its "
                    "training basses (otherwise used at their own level).")
-def export(mix_ae, bass_ae, diffusion, out, name, dtype, steps, cfg_w, phi, grounding, phase_iters,
-           style_level_data):
+def export(mix_ae, bass_ae, from_model, diffusion, out, name, dtype, steps, cfg_w, phi, grounding, style_cfg,
+           phase_iters, style_level_data):
     """Combine trained parts into one model file for BassGenerator.from_pretrained."""
     from groundbass.core.config import ModelConfig
     from groundbass.core.data.levels import median_bass_level_db
@@ -169,14 +200,20 @@ def export(mix_ae, bass_ae, diffusion, out, name, dtype, steps, cfg_w, phi, grou
     from groundbass.core.train.common import with_overrides
     from groundbass.core.train.export import export_generator
 
-    sampling = with_overrides(SamplingConfig(), steps=steps, cfg=cfg_w, phi=phi, grounding=grounding)
+    sampling = with_overrides(SamplingConfig(), steps=steps, cfg=cfg_w, phi=phi, grounding=grounding,
+                              style_cfg=style_cfg)
     try:
+        mix, bass = _load_autoencoders(mix_ae, bass_ae, from_model)
         style_db = None
         if style_level_data is not None:
             songs = [s for s in read_manifest(style_level_data) if s.split == "train"]
             style_db = median_bass_level_db(songs, ModelConfig.mix_rms_db)
             click.echo(f"style references at {style_db:.1f} dBFS (median training bass)")
-        path = export_generator(mix_ae, bass_ae, diffusion, out, name=name, sampling=sampling,
+        elif from_model is not None:
+            from groundbass.core.checkpoint import load_checkpoint, resolve_model
+
+            style_db = load_checkpoint(resolve_model(from_model), kind="generator").config.get("style_rms_db")
+        path = export_generator(mix, bass, diffusion, out, name=name, sampling=sampling,
                                 dtype=torch.float16 if dtype == "fp16" else torch.float32, phase_iters=phase_iters,
                                 style_rms_db=style_db)
     except _USER_ERRORS as exc:

@@ -11,6 +11,7 @@ behind when it fails or is cancelled.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import secrets
 import time
@@ -23,13 +24,15 @@ import numpy as np
 from groundbass.core.atomic import atomic_path
 from groundbass.core.audio import fit_length
 from groundbass.core.midi import audio_to_midi, estimate_tempo, notes_to_midi, parse_grid
+from groundbass.core.params import NUMBERS, check_sampler
 from groundbass.core.pipeline import BassGenerator
 from groundbass.core.postfx import ChainError, ChainSpec, apply_postfx, load_chain_spec
 
 from .audio_files import AudioFileError, bit_depth_of, read_audio, subtype_for, write_audio_atomic
 
 __all__ = ["RenderParams", "RenderResult", "RenderError", "RenderCancelled", "render_file",
-           "resolve_params", "params_dict", "variation_paths", "midi_path_for", "check_params", "STAGES"]
+           "resolve_params", "params_dict", "parse_region", "variation_paths", "midi_path_for", "check_params", "check_output_audio",
+           "STAGES"]
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,9 @@ class RenderParams:
 
     style: str | None = None
     grounding: float | None = None
+    style_cfg: float | None = None
     steps: int | None = None
+    sampler: str | None = None
     cfg: float | None = None
     phi: float | None = None
     seed: int | None = None
@@ -64,6 +69,11 @@ class RenderParams:
     midi: bool = False
     tempo: float | None = None
     quantize: str | None = None
+    keep: str | None = None  # an existing bass to edit (regenerate a region, or continue it)
+    region: str | None = None  # "START:END" in seconds, or bars "BAR[.BEAT]:BAR[.BEAT]" with a tempo
+    continue_: bool = False  # continue `keep` (shorter than the mix) to the end of the mix
+    loop: bool = False  # a seamless loop of the whole input
+    crossfade: float = 0.03  # seconds of equal-power crossfade at each edit edge
 
 
 @dataclass
@@ -106,9 +116,11 @@ def resolve_params(gen: BassGenerator, params: RenderParams) -> RenderParams:
     d = gen.config.sampling
     return replace(params,
                    steps=d.steps if params.steps is None else int(params.steps),
+                   sampler=d.sampler if params.sampler is None else str(params.sampler),
                    cfg=d.cfg if params.cfg is None else float(params.cfg),
                    phi=d.phi if params.phi is None else float(params.phi),
-                   grounding=d.grounding if params.grounding is None else float(params.grounding))
+                   grounding=d.grounding if params.grounding is None else float(params.grounding),
+                   style_cfg=d.style_cfg if params.style_cfg is None else float(params.style_cfg))
 
 
 def check_params(params: RenderParams) -> ChainSpec:
@@ -117,26 +129,24 @@ def check_params(params: RenderParams) -> ChainSpec:
     def bad(msg: str) -> RenderError:
         return RenderError(msg)
 
-    if params.variations < 1:
-        raise bad(f"variations must be >= 1, got {params.variations}")
-    if params.steps is not None and params.steps < 1:
-        raise bad(f"steps must be >= 1, got {params.steps}")
-    for name in ("phi", "grounding"):
-        v = getattr(params, name)
-        if v is not None and not 0.0 <= v <= 1.0:
-            raise bad(f"{name} must be within 0..1, got {v}")
+    if params.sampler is not None:
+        try:
+            check_sampler(params.sampler)
+        except ValueError as exc:
+            raise bad(str(exc)) from None
+    for name, spec in NUMBERS.items():  # every numeric range, from the one spec
+        v = getattr(params, name, None)
+        if v is not None:
+            try:
+                spec.check(v)
+            except ValueError as exc:
+                raise bad(str(exc)) from None
     if params.format is not None and params.format not in OUTPUT_FORMATS:
         raise bad(f"format must be wav or flac, got {params.format!r}")
     if params.bit_depth is not None and str(params.bit_depth) not in BIT_DEPTHS:
         raise bad(f"bit depth must be 16, 24 or 32f, got {params.bit_depth!r}")
     if params.format == "flac" and str(params.bit_depth) == "32f":
         raise bad("FLAC has no 32-bit float; use --bit-depth 16 or 24, or --format wav")
-    if params.sample_rate is not None and not 8000 <= params.sample_rate <= 192000:
-        raise bad(f"sample rate must be 8000-192000 Hz, got {params.sample_rate}")
-    if params.tempo is not None and not 20 <= params.tempo <= 400:
-        raise bad(f"tempo must be 20-400 BPM, got {params.tempo}")
-    if params.loudness is not None and not -70 <= params.loudness <= 0:
-        raise bad(f"loudness target must be -70..0 LUFS, got {params.loudness}")
     if params.loudness is not None and params.match_mix:
         raise bad("choose either a loudness target or match-mix, not both")
     if params.quantize:
@@ -144,10 +154,59 @@ def check_params(params: RenderParams) -> ChainSpec:
             parse_grid(params.quantize)
         except ValueError as exc:
             raise bad(str(exc)) from None
+    if params.region is not None or params.continue_:
+        if not params.keep:
+            raise bad("region and continue edit an existing bass: give keep (--keep BASS.wav)")
+        if params.region is not None and params.continue_:
+            raise bad("choose either a region to regenerate or continue, not both")
+    if params.keep and params.region is None and not params.continue_:
+        raise bad("keep needs a region to regenerate (--region START:END) or continue (--continue)")
+    if params.keep and params.loop:
+        raise bad("loop makes a new bass; it does not combine with keep")
+    if params.keep and (params.fx not in ("none", "", None) or params.loudness is not None or params.match_mix):
+        raise bad("an edit keeps the existing bass sample for sample: post-fx and loudness do not apply with keep")
+    if params.region is not None:
+        try:
+            parse_region(params.region, params.tempo)
+        except ValueError as exc:
+            raise bad(str(exc)) from None
+    if not (math.isfinite(params.crossfade) and 0.0 <= params.crossfade <= 1.0):
+        raise bad(f"crossfade must be within 0..1 s, got {params.crossfade}")
     try:
         return load_chain_spec(params.fx)
     except ChainError as exc:
         raise bad(str(exc)) from None
+
+
+def parse_region(text: str, tempo: float | None = None, beats_per_bar: int = 4) -> tuple[float, float]:
+    """``"START:END"`` -> (start_s, end_s). Without a tempo both are seconds ("12.5:20");
+    with ``tempo`` (BPM) they are bar positions, 1-based, ``BAR`` or ``BAR.BEAT`` ("5:9" = bar 5
+    to bar 9, "5.3:6" = bar 5 beat 3 to bar 6). Raises ValueError with a one-line message."""
+    parts = str(text).split(":")
+    if len(parts) != 2:
+        raise ValueError(f"region must be START:END, got {text!r}")
+
+    def one(p: str) -> float:
+        p = p.strip()
+        if tempo is None:
+            v = float(p)
+        else:
+            bar, _, beat = p.partition(".")
+            b, bt = int(bar), int(beat) if beat else 1
+            if b < 1 or not 1 <= bt <= beats_per_bar:
+                raise ValueError(f"bar positions are BAR[.BEAT] from 1.1, got {p!r}")
+            v = ((b - 1) * beats_per_bar + (bt - 1)) * 60.0 / tempo
+        if not math.isfinite(v) or v < 0:
+            raise ValueError(f"region times must be finite and >= 0, got {p!r}")
+        return v
+
+    try:
+        start, end = one(parts[0]), one(parts[1])
+    except ValueError as exc:
+        raise ValueError(f"region {text!r}: {exc}") from None
+    if not start < end:
+        raise ValueError(f"region {text!r}: START must come before END")
+    return start, end
 
 
 def _output_format(out_path: Path, params: RenderParams) -> str:
@@ -200,7 +259,8 @@ class _Progress:
 
 def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: RenderParams, *,
                 overwrite: bool = False, progress: Callable[[str, float], None] | None = None,
-                should_stop: Callable[[], bool] | None = None) -> RenderResult:
+                should_stop: Callable[[], bool] | None = None,
+                folder_check: Callable[[Path], None] | None = None) -> RenderResult:
     """Generate the bass stem of ``mix_path`` into ``out_path`` (variation i > 0 goes to
     ``<stem>.v{i+1}<ext>`` beside it; ``params.midi`` adds ``.mid`` files beside each).
 
@@ -209,6 +269,11 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
     at every progress report (each diffusion step); True raises :class:`RenderCancelled`
     and leaves no file behind. Raises :class:`RenderError` (one line naming the file) for
     bad input, bad parameters, an existing output without ``overwrite``, or a failed write.
+
+    ``folder_check(real_folder)`` is called at write time with the real path of the output
+    folder as opened for writing, and every output is created relative to that open folder
+    (the OSC bridge refuses folders outside its roots this way, whatever happened to the
+    path while the job waited); it raises to refuse.
 
     Returns the written paths, the seeds, the input duration (s) and stage timings (s).
     """
@@ -237,11 +302,12 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
     try:
         mix = read_audio(mix_path)
         style = read_audio(Path(params.style), "style file", min_seconds=0.0) if params.style else None
+        kept = read_audio(Path(params.keep), "kept bass", min_seconds=0.0) if params.keep else None
     except AudioFileError as exc:
         raise RenderError(str(exc)) from None
     if style is not None and style.duration_s < 0.1:
         raise RenderError(f"{params.style} (style file): too short ({style.duration_s:.2f} s) to use as a reference")
-    bit_depth = str(params.bit_depth) if params.bit_depth else bit_depth_of(mix.subtype)
+    bit_depth = str(params.bit_depth) if params.bit_depth else bit_depth_of((kept or mix).subtype)
     if fmt == "flac" and bit_depth == "32f":
         bit_depth = "24" if params.bit_depth is None else bit_depth
     try:
@@ -251,21 +317,36 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
 
     seed = int(params.seed) if params.seed is not None else secrets.randbelow(2**31 - params.variations)
     seeds = [seed + i for i in range(params.variations)]
-    generated = gen.generate(mix.samples, mix.sample_rate, style=None if style is None else style.samples,
-                             style_sample_rate=None if style is None else style.sample_rate,
-                             steps=params.steps, cfg=params.cfg, phi=params.phi, grounding=params.grounding,
-                             seed=seed, variations=params.variations, callback=prog)
-    basses = [generated] if params.variations == 1 else list(generated)
+    sampling = dict(style=None if style is None else style.samples,
+                    style_sample_rate=None if style is None else style.sample_rate,
+                    steps=params.steps, cfg=params.cfg, phi=params.phi, grounding=params.grounding,
+                    style_cfg=params.style_cfg, sampler=params.sampler, callback=prog)
+    src_rate = mix.sample_rate
+    if kept is not None:
+        region = parse_region(params.region, params.tempo) if params.region is not None else (None, None)
+        try:
+            basses = [gen.edit(mix.samples, mix.sample_rate, kept.samples, kept.sample_rate,
+                               task="continue" if params.continue_ else "regenerate", start=region[0], end=region[1],
+                               crossfade=params.crossfade, seed=s, **sampling) for s in seeds]
+        except ValueError as exc:
+            raise RenderError(f"{params.keep}: {exc}") from None
+        src_rate = kept.sample_rate
+    else:
+        generated = gen.generate(mix.samples, mix.sample_rate, seed=seed, variations=params.variations,
+                                 loop=params.loop, **sampling)
+        basses = [generated] if params.variations == 1 else list(generated)
 
-    rate_out = int(params.sample_rate or mix.sample_rate)
-    length_out = int(round(mix.samples.shape[0] * rate_out / mix.sample_rate))
+    rate_out = int(params.sample_rate or src_rate)
+    length_out = int(round(basses[0].shape[0] * rate_out / src_rate))
     mix_out = _resample(mix.samples, mix.sample_rate, rate_out, length_out) if params.match_mix else None
     processed = []
     for i, bass in enumerate(basses):
         prog("postfx", i, len(basses))
-        bass = _resample(np.asarray(bass, np.float32), mix.sample_rate, rate_out, length_out)
+        bass = _resample(np.asarray(bass, np.float32), src_rate, rate_out, length_out)
         try:
-            processed.append(apply_postfx(bass, rate_out, spec, loudness=params.loudness, match_mix=mix_out))
+            # an edit is written as computed: the kept part stays the kept file's samples
+            processed.append(bass if kept is not None else
+                             apply_postfx(bass, rate_out, spec, loudness=params.loudness, match_mix=mix_out))
         except ChainError as exc:
             raise RenderError(str(exc)) from None
 
@@ -277,18 +358,21 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
             tempo = estimate_tempo(mix.samples, mix.sample_rate)
         for i, bass in enumerate(basses):
             prog("midi", i, len(basses))
-            notes.append(audio_to_midi(np.asarray(bass), mix.sample_rate, None, tempo=tempo,
+            notes.append(audio_to_midi(np.asarray(bass), src_rate, None, tempo=tempo,
                                        quantize=params.quantize))
 
     prog("write", 0, 1)
     if should_stop is not None and should_stop():
         raise RenderCancelled("render cancelled")
+    mix_silent = float(np.max(np.abs(mix.samples))) < SILENCE_PEAK
+    for path, audio in zip(outs, processed):
+        check_output_audio(audio, path, mix_silent)
     written: list[Path] = []
     try:
         for i, (path, audio) in enumerate(zip(outs, processed)):
-            written.append(write_audio_atomic(path, audio, rate_out, fmt, subtype))
+            written.append(write_audio_atomic(path, audio, rate_out, fmt, subtype, folder_check))
             if params.midi:
-                written.append(_write_midi_atomic(midis[i], notes[i], params.quantize))
+                written.append(_write_midi_atomic(midis[i], notes[i], params.quantize, folder_check))
     except AudioFileError as exc:
         _remove(written)
         raise RenderError(str(exc)) from None
@@ -298,6 +382,30 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
     timings = prog.finish()
     log.info("%s -> %s (%.1f s audio, %.1f s)", mix_path, out_path, mix.duration_s, timings["total"])
     return RenderResult(outs, midis, seeds, mix.duration_s, timings)
+
+
+SILENCE_PEAK = 10 ** (-80 / 20)  # below -80 dBFS peak a signal counts as silent
+
+
+def check_output_audio(audio: np.ndarray, path: Path, mix_silent: bool) -> None:
+    """The last guard before a bass is written: refuse (RenderError naming ``path``) audio with
+    NaN/Inf samples, a DC or full-scale signal (a speaker-damaging file: over 5 % of the
+    samples at -0.1 dBFS or beyond, or a mean offset above -20 dBFS), or silence where the mix
+    is not silent."""
+    a = np.asarray(audio, dtype=np.float64)
+    if a.size == 0:
+        raise RenderError(f"{path}: the generated bass is empty; nothing written")
+    if not np.isfinite(a).all():
+        raise RenderError(f"{path}: the generated bass has NaN/Inf samples; nothing written")
+    peak = float(np.max(np.abs(a)))
+    loud = np.abs(a) >= 10 ** (-0.1 / 20)
+    if float(np.mean(loud)) > 0.05:
+        raise RenderError(f"{path}: the generated bass is pinned at full scale "
+                          f"({100 * float(np.mean(loud)):.0f} % of samples at -0.1 dBFS or beyond); nothing written")
+    if float(np.max(np.abs(a.mean(axis=0)))) > 0.1:
+        raise RenderError(f"{path}: the generated bass has a DC offset above -20 dBFS; nothing written")
+    if peak < SILENCE_PEAK and not mix_silent:
+        raise RenderError(f"{path}: the generated bass is silent although the mix is not; nothing written")
 
 
 def _resample(audio: np.ndarray, rate_in: int, rate_out: int, length: int) -> np.ndarray:
@@ -310,10 +418,27 @@ def _resample(audio: np.ndarray, rate_in: int, rate_out: int, length: int) -> np
     return fit_length(audio, length)
 
 
-def _write_midi_atomic(path: Path, result, quantize: str | None) -> Path:
+def _write_midi_atomic(path: Path, result, quantize: str | None,
+                      folder_check: Callable[[Path], None] | None = None) -> Path:
     try:
-        with atomic_path(path, ".part") as tmp:
+        if folder_check is None:
+            with atomic_path(path, ".part") as tmp:
+                notes_to_midi(result.notes, tmp, result.tempo, quantize=quantize)
+            return path
+        import tempfile
+
+        from groundbass.core.atomic import open_directory, write_in_directory
+
+        with tempfile.TemporaryDirectory() as scratch:  # made privately, then copied in through the checked folder
+            tmp = Path(scratch) / "bass.mid"
             notes_to_midi(result.notes, tmp, result.tempo, quantize=quantize)
+            data = tmp.read_bytes()
+        fd, real = open_directory(path.parent)
+        try:
+            folder_check(real)
+            write_in_directory(fd, path.name, lambda f: f.write(data))
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise AudioFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
     return path

@@ -11,9 +11,9 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Callable, Iterator
 
-__all__ = ["atomic_path", "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["atomic_path", "write_bytes_atomic", "write_text_atomic", "open_directory", "write_in_directory"]
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -54,3 +54,58 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     """Write UTF-8 ``text`` to ``path`` atomically; returns the path."""
     return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def _fd_path(fd: int, fallback: Path) -> Path:
+    """The real path of an open directory: /proc on Linux, F_GETPATH on macOS; elsewhere the
+    resolved ``fallback``, accepted only if it is the very directory that is open."""
+    proc = Path(f"/proc/self/fd/{fd}")
+    if proc.exists():
+        return Path(os.readlink(proc))
+    try:
+        import fcntl
+
+        if hasattr(fcntl, "F_GETPATH"):
+            return Path(os.fsdecode(fcntl.fcntl(fd, fcntl.F_GETPATH, b"\0" * 1024)).rstrip("\0"))
+    except OSError:
+        pass
+    real = Path(os.path.realpath(fallback))
+    a, b = os.fstat(fd), os.stat(real)
+    if (a.st_dev, a.st_ino) != (b.st_dev, b.st_ino):
+        raise OSError(f"{fallback}: the folder changed while it was opened")
+    return real
+
+
+def open_directory(path: str | os.PathLike) -> tuple[int, Path]:
+    """Open the folder ``path`` -> ``(fd, real path of what was opened)``. Whatever happens to
+    the name afterwards (a folder swapped for a symlink), files made relative to ``fd`` land in
+    the folder whose real path was returned. The caller closes ``fd``."""
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    fd = os.open(os.fspath(path), flags)
+    try:
+        return fd, _fd_path(fd, Path(path))
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def write_in_directory(dir_fd: int, name: str, write: Callable[[BinaryIO], None], fsync: bool = True) -> None:
+    """Atomically create or replace file ``name`` inside the open folder ``dir_fd``: ``write(f)``
+    fills a fresh hidden temporary file there (never following a symlink), which is then
+    renamed to ``name`` within the same folder. On error the temporary file is removed."""
+    if os.sep in name or (os.altsep and os.altsep in name) or name in ("", ".", ".."):
+        raise ValueError(f"{name!r} is not a plain file name")
+    tmp = f".{name}.{os.getpid()}.{os.urandom(4).hex()}.part"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, 0o666 & ~_UMASK, dir_fd=dir_fd)
+    try:
+        with os.fdopen(fd, "w+b") as f:
+            write(f)
+            f.flush()
+            if fsync:
+                os.fsync(f.fileno())
+        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=dir_fd)
+        raise

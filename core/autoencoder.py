@@ -186,9 +186,9 @@ class SpectrogramAutoencoder(nn.Module):
             return griffin_lim(mag, phase, self.cfg.n_fft, self.cfg.hop, self.cfg.phase_iters)
         return torch.polar(mag, phase)
 
-    def _pitch_phase(self, logits: torch.Tensor) -> torch.Tensor:
+    def _pitch_phase(self, logits: torch.Tensor, tuning: float = 0.0) -> torch.Tensor:
         c = self.cfg
-        return carrier_phase(logits.argmax(dim=1), c.pitch_low, c.n_fft, c.hop, c.sample_rate)
+        return carrier_phase(logits.argmax(dim=1), c.pitch_low, c.n_fft, c.hop, c.sample_rate, tuning=tuning)
 
     def _phase(self, raw: torch.Tensor, phase_start: torch.Tensor | None = None, anchor: int = 0) -> torch.Tensor:
         """Phase in radians (B, bins, frames) from the raw phase channels."""
@@ -202,22 +202,24 @@ class SpectrogramAutoencoder(nn.Module):
         return torch.remainder(phase, 2 * math.pi).float()
 
     def decode_spectrogram(self, latent: torch.Tensor, phase_start: torch.Tensor | None = None,
-                           anchor: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+                           anchor: int = 0, tuning: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
         """Latent -> (log power (B, bins, frames), complex spectrogram (B, bins, frames)).
 
         IF mode only: the integrated phase is shifted so that frame ``anchor - 1`` has phase
         ``phase_start`` (B, bins) — how chunked decoding continues the phase of the previous
         chunk. By default the phase is 0 before frame 0. With ``phase_source="pitch"`` the phase is
-        that of a harmonic carrier playing the pitch head's notes (:mod:`.pitch_phase`).
+        that of a harmonic carrier playing the pitch head's notes (:mod:`.pitch_phase`), tuned
+        ``tuning`` semitones off A = 440 Hz (the other phase sources ignore ``tuning``).
         """
         logpow, raw, heads = self._decoder_out(latent)
         if self.cfg.phase_source == "pitch":
-            return logpow, self._spectrogram(logpow, self._pitch_phase(heads["pitch"]))
+            return logpow, self._spectrogram(logpow, self._pitch_phase(heads["pitch"], tuning))
         return logpow, self._spectrogram(logpow, self._phase(raw, phase_start, anchor))
 
-    def decode(self, latent: torch.Tensor, length: int | None = None) -> torch.Tensor:
-        """Latent (B, latent_dim, T) -> waveform (B, T * ratio), cropped to ``length`` if given."""
-        _, spec = self.decode_spectrogram(latent)
+    def decode(self, latent: torch.Tensor, length: int | None = None, tuning: float = 0.0) -> torch.Tensor:
+        """Latent (B, latent_dim, T) -> waveform (B, T * ratio), cropped to ``length`` if given;
+        ``tuning`` as in :meth:`decode_spectrogram`."""
+        _, spec = self.decode_spectrogram(latent, tuning=tuning)
         return istft(spec, self.cfg.n_fft, self.cfg.hop, length=length)
 
     def forward(self, wave: torch.Tensor) -> Reconstruction:
@@ -261,7 +263,7 @@ class SpectrogramAutoencoder(nn.Module):
         return torch.cat(outs, dim=-1)
 
     def decode_chunked(self, latent: torch.Tensor, length: int | None = None, chunk_frames: int = 512,
-                       context: int = 16) -> torch.Tensor:
+                       context: int = 16, tuning: float = 0.0) -> torch.Tensor:
         """Like :meth:`decode`, but in windows of ``chunk_frames`` latent frames.
 
         Each window is decoded with ``context`` latent frames on both sides and only its
@@ -269,10 +271,10 @@ class SpectrogramAutoencoder(nn.Module):
         """
         total = latent.shape[-1]
         if total <= chunk_frames + 2 * context:
-            return self.decode(latent, length)
+            return self.decode(latent, length, tuning)
         r, fpl, c = self.ratio, self.cfg.frames_per_latent, self.cfg
         if c.phase_source == "pitch":
-            return self._decode_chunked_pitch(latent, length, chunk_frames, context)
+            return self._decode_chunked_pitch(latent, length, chunk_frames, context, tuning)
         outs = []
         phase_prev = None  # IF mode: phase of the frame before this chunk's first kept frame
         for start in range(0, total, chunk_frames):
@@ -290,7 +292,7 @@ class SpectrogramAutoencoder(nn.Module):
         return wave
 
     def _decode_chunked_pitch(self, latent: torch.Tensor, length: int | None, chunk_frames: int,
-                              context: int) -> torch.Tensor:
+                              context: int, tuning: float = 0.0) -> torch.Tensor:
         """Chunked decode for ``phase_source="pitch"``: log power and notes are decoded in
         windows, then one carrier runs over the whole song so its phase has no seams."""
         total, fpl, c = latent.shape[-1], self.cfg.frames_per_latent, self.cfg
@@ -303,7 +305,7 @@ class SpectrogramAutoencoder(nn.Module):
             logpows.append(logpow[..., keep])
             classes.append(heads["pitch"][..., keep].argmax(dim=1))
         logpow, cls = torch.cat(logpows, dim=-1), torch.cat(classes, dim=-1)
-        phase = carrier_phase(cls, c.pitch_low, c.n_fft, c.hop, c.sample_rate)
+        phase = carrier_phase(cls, c.pitch_low, c.n_fft, c.hop, c.sample_rate, tuning=tuning)
         wave = istft(self._spectrogram(logpow, phase), c.n_fft, c.hop)
         if length is not None:
             wave = wave[:, :length] if wave.shape[-1] >= length else F.pad(wave, (0, length - wave.shape[-1]))

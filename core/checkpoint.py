@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from safetensors.torch import load_file, save_file
 
 from .atomic import atomic_path
 from .config import config_to_dict
+from .version import groundbass_version
 
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "resolve_model", "BUNDLED_MODELS",
            "groundbass_version", "CheckpointError"]
@@ -33,14 +33,6 @@ BUNDLED_MODELS: dict[str, Path] = {"default": _MODELS_DIR / "default.safetensors
 
 class CheckpointError(ValueError):
     """A file that is not a readable groundbass checkpoint (message names the file)."""
-
-
-def groundbass_version() -> str:
-    """The installed groundbass version string (``"0+unknown"`` when not installed)."""
-    try:
-        return metadata.version("groundbass")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
 
 
 @dataclass

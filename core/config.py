@@ -128,6 +128,13 @@ class UNetConfig:
     time_dim: int = 128  # sinusoidal timestep embedding width
     dpb_hidden: int = 64  # hidden width of the dynamic-positional-bias MLP
     train_frames: int = 256  # crop length used in training (latent frames)
+    # Signal-processing features of the mix (core/features.py: chroma, bass-register chroma,
+    # onset strength, level) concatenated with the mix latent as condition. 0 = latent only.
+    feature_dim: int = 0
+    # Timbre condition (Diff-A-Riff style): the time-mean and time-std of a reference bass's
+    # normalised latent (2 * latent_dim values) through a small MLP, added to the time
+    # embedding; an all-zero vector means "no reference". 0 = off.
+    style_dim: int = 0
 
     @property
     def downsample(self) -> int:
@@ -140,10 +147,13 @@ class SamplingConfig:
     """Default sampling parameters stored with a model (tuned per model)."""
 
     steps: int = 64
+    sampler: str = "ddim"  # a name of diffusion.SAMPLERS
     cfg: float = 2.0  # guidance weight w; 1.0 = conditional only
     phi: float = 0.7  # std-rescale mix, 0 = off
     grounding: float = 1.0  # style grounding strength g (1.0 = the paper's)
     cond_dropout: float = 0.15  # training-time conditioning dropout (classifier-free guidance)
+    style_cfg: float = 1.0  # guidance weight of the timbre condition (models with UNetConfig.style_dim)
+    style_dropout: float = 0.3  # training-time dropout of the timbre condition
 
 
 @dataclass(frozen=True)
@@ -169,6 +179,8 @@ class ModelConfig:
             raise ValueError("mix and bass autoencoders must share sample rate and ratio")
         if self.unet.latent_dim != self.bass_ae.latent_dim or self.unet.cond_dim != self.mix_ae.latent_dim:
             raise ValueError("U-Net latent/cond dims must match the bass/mix autoencoders")
+        if self.unet.style_dim not in (0, 2 * self.bass_ae.latent_dim):
+            raise ValueError("U-Net style_dim must be 0 or twice the bass latent dim (mean and std)")
 
     @property
     def sample_rate(self) -> int:

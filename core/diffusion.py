@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["alpha_sigma", "Denoiser", "v_loss", "sample_ddim", "DenoiseFn", "RefineFn"]
+__all__ = ["alpha_sigma", "Denoiser", "v_loss", "sample_ddim", "sample_dpmpp_2m", "SAMPLERS", "time_grid",
+           "DenoiseFn", "RefineFn", "ObserveFn"]
 
 DenoiseFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 RefineFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -47,11 +48,13 @@ class Denoiser(nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, z: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        """``x0_hat = alpha_t z - sigma_t v_hat``; ``t`` is (B,) or a scalar tensor."""
+    def forward(self, z: torch.Tensor, t: torch.Tensor, cond: torch.Tensor,
+                style: torch.Tensor | None = None) -> torch.Tensor:
+        """``x0_hat = alpha_t z - sigma_t v_hat``; ``t`` is (B,) or a scalar tensor; ``style``
+        an optional timbre condition (B, style_dim) for networks that take one."""
         t = t.expand(z.shape[0]) if t.dim() == 0 else t
         alpha, sigma = alpha_sigma(t.float())
-        v = self.net(z, t, cond).to(z.dtype)
+        v = (self.net(z, t, cond) if style is None else self.net(z, t, cond, style)).to(z.dtype)
         return _bcast(alpha, z) * z - _bcast(sigma, z) * v
 
     def loss(self, x0: torch.Tensor, cond: torch.Tensor, cond_dropout: float = 0.15,
@@ -61,12 +64,14 @@ class Denoiser(nn.Module):
 
 
 def v_loss(net: nn.Module, x0: torch.Tensor, cond: torch.Tensor, cond_dropout: float = 0.15,
-           generator: torch.Generator | None = None) -> torch.Tensor:
+           generator: torch.Generator | None = None, style: torch.Tensor | None = None,
+           style_dropout: float = 0.3) -> torch.Tensor:
     """Mean squared error of the v-prediction at uniformly drawn times.
 
     A share ``cond_dropout`` of the batch has its conditioning zeroed (classifier-free
-    guidance). Randomness comes from ``generator`` (a CPU generator) when given, so a
-    training step is reproducible. Returns a scalar tensor.
+    guidance); with a timbre condition ``style`` (B, style_dim), a share ``style_dropout``
+    has it zeroed, drawn independently. Randomness comes from ``generator`` (a CPU
+    generator) when given, so a training step is reproducible. Returns a scalar tensor.
     """
     b = x0.shape[0]
     t = torch.rand(b, generator=generator).to(x0.device)
@@ -77,13 +82,42 @@ def v_loss(net: nn.Module, x0: torch.Tensor, cond: torch.Tensor, cond_dropout: f
     a, s = _bcast(alpha, x0), _bcast(sigma, x0)
     z = a * x0 + s * eps
     target = a * eps - s * x0
-    return F.mse_loss(net(z, t, cond).float(), target.float())
+    if style is None:
+        return F.mse_loss(net(z, t, cond).float(), target.float())
+    keep_style = (torch.rand(b, generator=generator) >= style_dropout).to(x0.device)
+    style = style * keep_style.to(style.dtype)[:, None]
+    return F.mse_loss(net(z, t, cond, style).float(), target.float())
+
+
+ObserveFn = Callable[[int, torch.Tensor, torch.Tensor], None]
+
+
+def time_grid(steps: int) -> torch.Tensor:
+    """The default time grid of the samplers: ``steps + 1`` times from 1 to 0, evenly spaced
+    (float64). Any other decreasing grid from 1 to 0 may be passed as ``ts``."""
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    return torch.linspace(1.0, 0.0, steps + 1, dtype=torch.float64)
+
+
+def _grid(steps: int | None, ts: torch.Tensor | None) -> torch.Tensor:
+    if ts is None:
+        if steps is None:
+            raise ValueError("give steps or a time grid ts")
+        return time_grid(int(steps))
+    ts = torch.as_tensor(ts, dtype=torch.float64)
+    if ts.dim() != 1 or len(ts) < 2 or not bool((ts[1:] < ts[:-1]).all()) or float(ts[0]) > 1 or float(ts[-1]) < 0:
+        raise ValueError("ts must be a strictly decreasing 1-D grid of at least 2 times within [1, 0]")
+    return ts
 
 
 @torch.no_grad()
-def sample_ddim(denoise: DenoiseFn, noise: torch.Tensor, steps: int, *, refine: RefineFn | None = None,
-                callback: Callable[[int, int], None] | None = None) -> torch.Tensor:
-    """Deterministic DDIM (eta = 0) from pure noise at t = 1 to t = 0 in ``steps`` steps.
+def sample_ddim(denoise: DenoiseFn, noise: torch.Tensor, steps: int | None = None, *,
+                ts: torch.Tensor | None = None, refine: RefineFn | None = None,
+                callback: Callable[[int, int], None] | None = None,
+                observe: ObserveFn | None = None) -> torch.Tensor:
+    """Deterministic DDIM (eta = 0) from pure noise at t = 1 to t = 0 in ``steps`` steps
+    (or over the time grid ``ts``, decreasing from its first time to its last).
 
     ``denoise(z, t)`` returns ``x0_hat``; ``t`` is passed as a 0-dim float tensor.
     Each step: ``eps_hat = (z - alpha_t x0_hat) / sigma_t`` and
@@ -92,25 +126,77 @@ def sample_ddim(denoise: DenoiseFn, noise: torch.Tensor, steps: int, *, refine: 
     model's, taken before the refinement, as in a signal-rate/noise-rate DDIM step: a
     refinement such as style grounding then shifts the next latent by ``alpha_s`` times its
     change instead of being mostly undone by a re-derived noise estimate.
-    ``callback(k, steps)`` is called after step ``k`` (1-based). Returns the final
-    (refined) ``x0_hat``, shaped like ``noise``.
+    ``callback(k, steps)`` is called after step ``k`` (1-based), ``observe(k, z, x0)`` with
+    the step's new latent and (refined) estimate. Returns the final (refined) ``x0_hat``,
+    shaped like ``noise``.
     """
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
-    ts = torch.linspace(1.0, 0.0, steps + 1, dtype=torch.float64)
+    ts = _grid(steps, ts)
+    n = len(ts) - 1
     z = noise
     x0 = noise
-    for k in range(steps):
+    for k in range(n):
         t, s = ts[k], ts[k + 1]
         t_in = t.to(torch.float32).to(z.device)
         x0 = denoise(z, t_in)
         a_t, s_t = alpha_sigma(t)
         a_s, s_s = alpha_sigma(s)
-        eps = (z - float(a_t) * x0) / float(s_t) if k + 1 < steps else None
+        eps = (z - float(a_t) * x0) / float(s_t) if k + 1 < n else None
         if refine is not None:
             x0 = refine(x0, t_in)
         if eps is not None:
             z = float(a_s) * x0 + float(s_s) * eps
+        if observe is not None:
+            observe(k + 1, z, x0)
         if callback is not None:
-            callback(k + 1, steps)
+            callback(k + 1, n)
     return x0
+
+
+@torch.no_grad()
+def sample_dpmpp_2m(denoise: DenoiseFn, noise: torch.Tensor, steps: int | None = None, *,
+                    ts: torch.Tensor | None = None, refine: RefineFn | None = None,
+                    callback: Callable[[int, int], None] | None = None,
+                    observe: ObserveFn | None = None) -> torch.Tensor:
+    """DPM-Solver++(2M) (Lu et al. 2022), the multistep second-order solver in data
+    prediction, for the v-objective's cosine schedule, over the same denoiser as
+    :func:`sample_ddim` and the same time grid convention.
+
+    With ``lambda = log(alpha / sigma)`` and ``h = lambda_s - lambda_t``, each step is
+    ``z <- (sigma_s / sigma_t) z + alpha_s (1 - e^-h) D``, where ``D`` is the estimate
+    ``x0_hat`` extrapolated from the previous step's: ``D = (1 + 1/(2r)) x0_k - 1/(2r) x0_{k-1}``
+    with ``r = h_{k-1} / h_k`` (first-order, i.e. DDIM, on the first step; the last step,
+    to t = 0, returns the estimate). A refinement (grounding) moves the latent as in
+    :func:`sample_ddim`: by ``alpha_s`` times its change of the estimate, so with one
+    step order this sampler is exactly DDIM. Returns the final (refined) estimate.
+    """
+    ts = _grid(steps, ts)
+    n = len(ts) - 1
+    lam = lambda a, s: math.log(max(float(a), 1e-12) / max(float(s), 1e-12))  # noqa: E731
+    z = noise
+    x0 = noise
+    prev_x0, prev_h = None, None
+    for k in range(n):
+        t, s = ts[k], ts[k + 1]
+        t_in = t.to(torch.float32).to(z.device)
+        x0 = denoise(z, t_in)
+        a_t, s_t = (float(v) for v in alpha_sigma(t))
+        a_s, s_s = (float(v) for v in alpha_sigma(s))
+        x0_ref = refine(x0, t_in) if refine is not None else x0
+        if k + 1 < n and s_s > 0:
+            h = lam(a_s, s_s) - lam(a_t, s_t)
+            d = x0
+            if prev_x0 is not None and prev_h is not None and math.isfinite(prev_h) and prev_h > 0:
+                r = prev_h / h
+                d = (1 + 1 / (2 * r)) * x0 - (1 / (2 * r)) * prev_x0
+            z = (s_s / s_t) * z + a_s * (-math.expm1(-h)) * d + a_s * (x0_ref - x0)
+            prev_x0, prev_h = x0, h
+        x0 = x0_ref
+        if observe is not None:
+            observe(k + 1, z, x0)
+        if callback is not None:
+            callback(k + 1, n)
+    return x0
+
+
+SAMPLERS: dict[str, Callable[..., torch.Tensor]] = {"ddim": sample_ddim, "dpmpp2m": sample_dpmpp_2m}
+"""The samplers by the names the CLI, the OSC bridge and the model defaults use."""

@@ -19,6 +19,8 @@ __all__ = [
     "pitch_class_agreement",
     "load_chords",
     "chord_tone_rate",
+    "chord_tone_rate_track",
+    "track_agreement",
     "log_spectral_distance",
     "mfcc_embedding",
     "cosine_distance",
@@ -52,6 +54,15 @@ def pitch_class_agreement(reference: np.ndarray, estimate: np.ndarray, sample_ra
     return float(np.mean(a[voiced] == b[voiced])) if voiced.any() else float("nan")
 
 
+def track_agreement(ref_pc: np.ndarray, est_pc: np.ndarray) -> float:
+    """Share of the reference track's voiced frames (pc >= 0) where ``est_pc`` has the same
+    pitch class (tracks on the same frame times; an unvoiced estimate disagrees). NaN if none voiced."""
+    n = min(len(ref_pc), len(est_pc))
+    a, b = np.asarray(ref_pc[:n]), np.asarray(est_pc[:n])
+    voiced = a >= 0
+    return float(np.mean(a[voiced] == b[voiced])) if voiced.any() else float("nan")
+
+
 def load_chords(path: str | Path) -> list[dict]:
     """A chord chart (``chords.json`` of ``groundbass data synth``): list of
     ``{"start": s, "end": s, "chord": str, "pitch_classes": [..]}`` sorted by start."""
@@ -66,6 +77,12 @@ def chord_tone_rate(audio: np.ndarray, sample_rate: int, chords: list[dict], off
     outside every chord are ignored. NaN if no voiced frame falls inside a chord.
     """
     times, pc = pitch_class_track(audio, sample_rate)
+    return chord_tone_rate_track(times, pc, chords, offset_s)
+
+
+def chord_tone_rate_track(times: np.ndarray, pc: np.ndarray, chords: list[dict], offset_s: float = 0.0) -> float:
+    """:func:`chord_tone_rate` of a pitch-class track ``(times_s, pc)`` (pc -1 = unvoiced),
+    e.g. of a bass that exists only as pitch classes (the chroma-argmax baseline)."""
     starts = np.array([c["start"] for c in chords])
     hits = total = 0
     for t, p in zip(times + offset_s, pc):

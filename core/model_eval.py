@@ -14,6 +14,11 @@ each song's non-bass stems is the mix; the generator makes a bass for it. Measur
   without grounding (same mix, same seed); the reference is taken at the model's style
   level (``style_rms_db``), as the generator itself levels it;
 - onset alignment: median |bass onset - nearest mix onset| in ms;
+- baselines beside the pitch figures: the true bass of another song, and a DSP heuristic
+  with no model (the argmax of the mix's tuning-corrected CQT chroma smoothed over 0.25 s,
+  :func:`~groundbass.core.features.chroma_argmax_pitch_classes`);
+- ``processing="heldout"`` runs every mix through per-stem and bus effects that training
+  never sees (:mod:`.data.augment`), seeded per song: the out-of-domain condition;
 - bass autoencoder reconstruction (pitch-class agreement, MSSD, LSD) on the true basses.
 """
 
@@ -29,10 +34,14 @@ import numpy as np
 
 from .atomic import write_bytes_atomic
 from .audio import level_gain
+from .data.augment import process_mix
 from .data.manifest import Song
+from .data.song_audio import read_song_stems
 from .evaluation import evaluate_autoencoder, read_song_part
+from .features import chroma_argmax_pitch_classes
 from .metrics import (
     chord_tone_rate,
+    chord_tone_rate_track,
     chroma_track,
     compatibility,
     cosine_distance,
@@ -42,6 +51,7 @@ from .metrics import (
     onset_offset_ms,
     pitch_class_agreement,
     pitch_class_track,
+    track_agreement,
 )
 from .pipeline import BassGenerator
 
@@ -62,21 +72,32 @@ def _effective(gen: BassGenerator, **given: float | None) -> dict:
 
 def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float = 20.0, steps: int | None = None,
                        cfg: float | None = None, phi: float | None = None, grounding: float | None = None,
+                       style_cfg: float | None = None, sampler: str | None = None, processing: str = "none",
+                       ae_figures: bool = True, style_eval: bool = True,
                        seed: int = 0, progress: Callable[[int, int], None] | None = None) -> dict:
     """Run every measurement on ``songs`` (each needs a chord chart). Returns a JSON-safe dict:
     ``metrics`` (the figures), ``per_song``, ``matching_matrix`` (N x N scores) and
-    ``settings``. Sampling settings left None are the model's defaults, grounding included."""
+    ``settings``. Sampling settings left None are the model's defaults, grounding and
+    style_cfg included. ``processing`` ("none", "train", "heldout") draws effects for each
+    mix from ``(seed, song index)``; ``ae_figures=False`` skips the autoencoder figures and
+    ``style_eval=False`` the style-reference generations (their figures are then NaN)."""
     songs = [s for s in songs if s.chords is not None]
     if len(songs) < 2:
         raise ValueError("eval needs at least two held-out songs with chord charts")
     n, rate = len(songs), gen.sample_rate
     mixes, trues, gens, starts = [], [], [], []
-    kw = dict(steps=steps, cfg=cfg, phi=phi)
+    kw = dict(steps=steps, cfg=cfg, phi=phi, style_cfg=style_cfg, sampler=sampler)
     for i, song in enumerate(songs):
         length = min(seconds, song.seconds)
         start = max(0.0, (song.seconds - length) / 2)
-        mix = read_song_part(song, "mix", rate, start, length)
+        if processing == "none":
+            mix = read_song_part(song, "mix", rate, start, length)
+        else:
+            stems, drums = read_song_stems(song, rate, start, length)
+            mix = process_mix(stems, rate, np.random.default_rng([seed, i, 0xE7A1]), processing, drums)
         true = read_song_part(song, "bass", rate, start, length)
+        n_mix = min(len(mix), len(true))
+        mix, true = mix[:n_mix], true[:n_mix]
         g = level_gain(mix, gen.config.mix_rms_db)  # true bass at the level the model would use
         mixes.append(mix * g)
         trues.append(true * g)
@@ -88,6 +109,11 @@ def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float 
     per_song = []
     for i, song in enumerate(songs):
         other = (i + 1) % n
+        times, true_pc = pitch_class_track(trues[i], rate)
+        _, other_pc = pitch_class_track(trues[other], rate)
+        heur_hop = 512
+        heur = chroma_argmax_pitch_classes(mixes[i], rate, hop=heur_hop)
+        heur_pc = heur[np.clip(np.round(times * rate / heur_hop).astype(int), 0, len(heur) - 1)]
         per_song.append({
             "song": song.song,
             "group": song.group,
@@ -95,6 +121,9 @@ def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float 
             "chord_tone_rate_true": chord_tone_rate(trues[i], rate, charts[i], starts[i]),
             "chord_tone_rate_other_mix": chord_tone_rate(gens[other][: len(mixes[i])], rate, charts[i], starts[i]),
             "pitch_class_agreement": pitch_class_agreement(trues[i], gens[i], rate),
+            "pitch_class_agreement_other_bass": track_agreement(true_pc, other_pc),
+            "pitch_class_agreement_heuristic": track_agreement(true_pc, heur_pc),
+            "chord_tone_rate_heuristic": chord_tone_rate_track(times, heur_pc, charts[i], starts[i]),
             "onset_ms": onset_offset_ms(gens[i], mixes[i], rate),
             "onset_ms_true": onset_offset_ms(trues[i], mixes[i], rate),
         })
@@ -107,7 +136,7 @@ def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float 
             scores[i, j] = compatibility(chroma_track(mixes[i], rate, times), pc)
 
     cos_g, cos_n, euc_g, euc_n = [], [], [], []
-    for i, song in enumerate(songs):
+    for i, song in enumerate(songs if style_eval else []):
         ref = trues[(i + 2) % n if n > 2 else (i + 1) % n]
         ref = ref * level_gain(ref, gen.config.style_rms_db)  # as the generator hears it
         grounded = gen.generate(mixes[i], rate, style=ref, seed=seed + i, grounding=grounding, **kw)
@@ -120,15 +149,19 @@ def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float 
         if progress:
             progress(n + i + 1, 2 * n)
 
-    ae = evaluate_autoencoder(gen.bass_ae, songs, "bass", seconds=min(seconds, 10.0))
+    ae = evaluate_autoencoder(gen.bass_ae, songs, "bass", seconds=min(seconds, 10.0)) if ae_figures else \
+        {"pitch_class_agreement": float("nan"), "mssd": float("nan"), "lsd_db": float("nan")}
     col = lambda k: _mean([p[k] for p in per_song])  # noqa: E731
     metrics = {
         "songs": n,
         "chord_tone_rate": col("chord_tone_rate"),
         "chord_tone_rate_true_bass": col("chord_tone_rate_true"),
         "chord_tone_rate_other_mix": col("chord_tone_rate_other_mix"),
-        "chord_tone_rate_grounded": col("chord_tone_rate_grounded"),
+        "chord_tone_rate_grounded": col("chord_tone_rate_grounded") if style_eval else float("nan"),
+        "chord_tone_rate_heuristic": col("chord_tone_rate_heuristic"),
         "pitch_class_agreement": col("pitch_class_agreement"),
+        "pitch_class_agreement_other_bass": col("pitch_class_agreement_other_bass"),
+        "pitch_class_agreement_heuristic": col("pitch_class_agreement_heuristic"),
         "matching_accuracy": matching_accuracy(scores),
         "matching_chance": 1.0 / n,
         "grounding_cosine_grounded": _mean(cos_g),
@@ -144,8 +177,9 @@ def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float 
     g, u = metrics["grounding_cosine_grounded"], metrics["grounding_cosine_not_grounded"]
     metrics["grounding_cosine_reduction"] = float(1 - g / u) if u > 0 else float("nan")
     return {"metrics": metrics, "per_song": per_song, "matching_matrix": scores.round(5).tolist(),
-            "settings": {"seconds": seconds, **_effective(gen, steps=steps, cfg=cfg, phi=phi, grounding=grounding),
-                         "seed": seed, "model_id": gen.model_id, "embedding": "MFCC-20 mean+std (librosa)"}}
+            "settings": {"seconds": seconds, **_effective(gen, steps=steps, cfg=cfg, phi=phi, grounding=grounding,
+                                                          style_cfg=style_cfg, sampler=sampler),
+                         "processing": processing, "seed": seed, "model_id": gen.model_id, "embedding": "MFCC-20 mean+std (librosa)"}}
 
 
 def write_report(result: dict, out_dir: str | Path) -> tuple[Path, Path]:

@@ -22,8 +22,21 @@ from .audio import check_rate, fit_length, level_gain, resample, to_layout, to_m
 from .autoencoder import SpectrogramAutoencoder
 from .checkpoint import Checkpoint, load_checkpoint, resolve_model, save_checkpoint
 from .config import ModelConfig, config_from_dict, preset
-from .diffusion import Denoiser, sample_ddim
+from .diffusion import SAMPLERS, Denoiser
+from .editing import (
+    EDIT_METHODS,
+    circular_denoiser,
+    circular_pad,
+    frame_mask,
+    loop_seam,
+    reconstruction_guidance_denoiser,
+    region_frames,
+    replacement_denoiser,
+    splice,
+)
+from .features import estimate_tuning, mix_features
 from .guidance import grounding_refiner, guided_denoiser
+from .params import check_number, check_sampler
 from .unet import UNet1d
 
 __all__ = ["BassGenerator", "LatentStats", "ProgressCallback", "resolve_device"]
@@ -184,11 +197,17 @@ class BassGenerator:
         return contextlib.nullcontext()
 
     @torch.inference_mode()
-    def encode_mix(self, mono: np.ndarray) -> torch.Tensor:
-        """Mono mix at the model rate (samples,) -> normalised mix latent (1, mix_dim, frames)."""
+    def encode_mix(self, mono: np.ndarray, tuning: float = 0.0) -> torch.Tensor:
+        """Mono mix at the model rate (samples,) -> the U-Net's condition (1, mix_dim [+ feature_dim], frames):
+        the normalised mix latent, followed by the mix's signal-processing features
+        (:mod:`.features`, computed at ``tuning`` semitones off A = 440) when the model uses them."""
         wave = torch.from_numpy(np.ascontiguousarray(mono)).to(self.device)[None]
         z = self.mix_ae.encode_chunked(wave)
-        return (z - self.stats.mix_mean[:, None]) / self.stats.mix_std[:, None]
+        z = (z - self.stats.mix_mean[:, None]) / self.stats.mix_std[:, None]
+        if self.config.unet.feature_dim:
+            feats = mix_features(mono, self.sample_rate, z.shape[-1], self.config.ratio, tuning)
+            z = torch.cat([z, torch.from_numpy(feats).to(self.device, z.dtype)[None]], dim=1)
+        return z
 
     @torch.inference_mode()
     def style_mean(self, style: np.ndarray, sample_rate: int) -> torch.Tensor:
@@ -206,94 +225,284 @@ class BassGenerator:
         return z.mean(dim=(0, 2))
 
     @torch.inference_mode()
+    def style_vector(self, style: np.ndarray, sample_rate: int) -> torch.Tensor:
+        """The timbre condition of a reference bass -> (2 * bass_dim,): the time-mean and
+        time-std of its normalised bass latent, after the same levelling as :meth:`style_mean`.
+        Only models trained with a timbre condition (``UNetConfig.style_dim``) use it."""
+        sr = check_rate(sample_rate, "style")
+        mono = resample(to_mono(style, "style"), sr, self.sample_rate)
+        mono = mono * level_gain(mono, self.config.style_rms_db)
+        wave = torch.from_numpy(np.ascontiguousarray(mono)).to(self.device)[None]
+        z = self.bass_ae.encode_chunked(wave)
+        z = (z - self.stats.bass_mean[:, None]) / self.stats.bass_std[:, None]
+        return torch.cat([z.mean(dim=(0, 2)), z[0].std(dim=-1, unbiased=False)])
+
     def sample_latents(self, cond: torch.Tensor, seeds: list[int], *, steps: int, cfg: float, phi: float,
                        style_mean: torch.Tensor | None = None, grounding: float = 1.0,
-                       callback: ProgressCallback | None = None) -> torch.Tensor:
-        """DDIM-sample normalised bass latents for ``cond`` (1, mix_dim, T), one per seed.
+                       style_vec: torch.Tensor | None = None, style_cfg: float = 1.0, sampler: str = "ddim",
+                       callback: ProgressCallback | None = None, known: torch.Tensor | None = None,
+                       keep: torch.Tensor | None = None, method: str = "replace",
+                       circular: int = 0) -> torch.Tensor:
+        """Sample normalised bass latents for ``cond`` (1, cond channels, T), one per seed.
+
+        ``style_mean`` drives the paper's grounding (strength ``grounding``); ``style_vec``
+        is the timbre condition of models trained with one, guided with weight ``style_cfg``.
+        Editing (:mod:`.editing`): ``known`` (1, bass_dim, T) latent frames are kept where
+        ``keep`` (T,) is 1, by ``method`` "replace" or "guidance"; ``circular > 0`` pads the
+        sequence circularly by that many frames (a loop without a seam).
 
         Returns (len(seeds), bass_dim, T). Seed ``s`` always gives the same latent,
         whatever else is in the batch (each noise tensor comes from its own generator).
         """
-        dim, frames = self.config.bass_ae.latent_dim, cond.shape[-1]
-        noise = torch.stack([
-            torch.randn(dim, frames, generator=torch.Generator().manual_seed(int(s))) for s in seeds
-        ]).to(self.device)
+        if method not in EDIT_METHODS:
+            raise ValueError(f"method must be one of {', '.join(EDIT_METHODS)}, got {method!r}")
+        needs_grad = known is not None and method == "guidance"
+        with torch.inference_mode(False) if needs_grad else torch.inference_mode(), \
+                torch.no_grad() if needs_grad else contextlib.nullcontext():
+            if needs_grad:  # tensors made in inference mode cannot take part in a backward pass
+                cond, known = cond.clone(), known.clone()
+                style_vec = style_vec.clone() if style_vec is not None else None
+                style_mean = style_mean.clone() if style_mean is not None else None
+            dim, frames = self.config.bass_ae.latent_dim, cond.shape[-1]
+            noise = torch.stack([
+                torch.randn(dim, frames, generator=torch.Generator().manual_seed(int(s))) for s in seeds
+            ]).to(self.device)
 
-        def model(z: torch.Tensor, t: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-            with self._autocast():
-                return self.denoiser(z, t, c).float()
+            def model(z: torch.Tensor, t: torch.Tensor, c: torch.Tensor, s: torch.Tensor | None = None) -> torch.Tensor:
+                with self._autocast():
+                    return self.denoiser(z, t, c, s).float()
 
-        denoise = guided_denoiser(model, cond.expand(len(seeds), -1, -1), cfg, phi)
-        refine = grounding_refiner(style_mean, grounding) if style_mean is not None and grounding > 0 else None
-        step_cb = (lambda k, n: callback("diffusion", k, n)) if callback else None
-        return sample_ddim(denoise, noise, steps, refine=refine, callback=step_cb)
+            style = style_vec.to(self.device)[None].expand(len(seeds), -1) if style_vec is not None else None
+            c = cond.expand(len(seeds), -1, -1)
+            denoise = guided_denoiser(model, circular_pad(c, circular) if circular else c, cfg, phi,
+                                      style=style, w_style=style_cfg)
+            if circular:
+                denoise = circular_denoiser(denoise, frames, circular)
+            if known is not None:
+                keep = keep if keep is not None else torch.ones(frames)
+                k, m = known.to(self.device), keep.to(self.device)
+                denoise = replacement_denoiser(denoise, k, m) if method == "replace" else \
+                    reconstruction_guidance_denoiser(denoise, k, m)
+            refine = grounding_refiner(style_mean, grounding) if style_mean is not None and grounding > 0 else None
+            step_cb = (lambda k, n: callback("diffusion", k, n)) if callback else None
+            return SAMPLERS[check_sampler(sampler)](denoise, noise, steps, refine=refine, callback=step_cb)
 
     @torch.inference_mode()
-    def decode_bass(self, latent: torch.Tensor, length: int) -> np.ndarray:
-        """Normalised bass latent (1, bass_dim, T) -> mono bass at the model rate, (length,) float32."""
+    def decode_bass(self, latent: torch.Tensor, length: int, tuning: float = 0.0) -> np.ndarray:
+        """Normalised bass latent (1, bass_dim, T) -> mono bass at the model rate, (length,) float32,
+        its notes ``tuning`` semitones off A = 440 Hz."""
         z = latent * self.stats.bass_std[:, None] + self.stats.bass_mean[:, None]
-        return self.bass_ae.decode_chunked(z, length=length)[0].float().cpu().numpy()
+        return self.bass_ae.decode_chunked(z, length=length, tuning=tuning)[0].float().cpu().numpy()
 
     # ------------------------------------------------------------------ the public call
+
+    def _settings(self, steps, cfg, phi, grounding, style_cfg, sampler, tuning, variations) -> dict:
+        """The model's defaults filled in and every value checked against :mod:`.params`."""
+        d = self.config.sampling
+        out = {
+            "steps": d.steps if steps is None else int(steps),
+            "cfg": d.cfg if cfg is None else float(cfg),
+            "phi": d.phi if phi is None else float(phi),
+            "grounding": d.grounding if grounding is None else float(grounding),
+            "style_cfg": d.style_cfg if style_cfg is None else float(style_cfg),
+        }
+        for name, value in out.items():
+            check_number(name, value)  # the ranges of core.params, the same for every front end
+        out["sampler"] = check_sampler(d.sampler if sampler is None else sampler)
+        if variations < 1:
+            raise ValueError(f"variations must be >= 1, got {variations}")
+        if tuning is not None and not (np.isfinite(tuning) and -1.0 <= tuning <= 1.0):
+            raise ValueError(f"tuning must be within -1..1 semitones, got {tuning}")
+        return out
+
+    def _basses(self, mono: np.ndarray, settings: dict, *, style, style_sample_rate, seed: int, variations: int,
+                tuning: float | None, callback: ProgressCallback | None, known_wave: np.ndarray | None = None,
+                keep_ranges: list[tuple[int, int]] | None = None, method: str = "replace",
+                loop_pad: int = 0) -> tuple[list[np.ndarray], float]:
+        """The core of every call: a mono mix at the model rate -> (mono basses at the model rate,
+        levelled back to the mix's level; the gain used). ``known_wave`` (a bass at the model
+        rate, same length) is kept on the latent frames ``keep_ranges``; ``loop_pad > 0``
+        samples circularly and decodes ``loop_pad`` latent frames of wrap-around each side."""
+        gain = level_gain(mono, self.config.mix_rms_db)
+        if callback:
+            callback("encode", 0, 1)
+        if tuning is None:
+            tuning = estimate_tuning(mono, self.sample_rate)
+            log.info("mix tuning %+.0f cents off A = 440 Hz", 100 * tuning)
+        cond = self.encode_mix(mono * gain, tuning)
+        frames = cond.shape[-1]
+        known = keep = None
+        if known_wave is not None:
+            known = self.encode_bass(known_wave * gain)[..., :frames]
+            keep = frame_mask(frames, keep_ranges or [])
+        style_mu = style_v = None
+        g = settings["grounding"]
+        if style is not None and g > 0:
+            style_mu = self.style_mean(style, style_sample_rate)
+        if style is not None and self.config.unet.style_dim and settings["style_cfg"] != 0:
+            style_v = self.style_vector(style, style_sample_rate)
+        if callback:
+            callback("encode", 1, 1)
+
+        seeds = [seed + i for i in range(variations)]
+        group = max(1, _MAX_BATCH_FRAMES // max(1, frames + 2 * loop_pad))
+        latents = []
+        for i in range(0, variations, group):
+            latents.append(self.sample_latents(
+                cond, seeds[i:i + group], steps=settings["steps"], cfg=settings["cfg"], phi=settings["phi"],
+                style_mean=style_mu, grounding=g, style_vec=style_v, style_cfg=settings["style_cfg"],
+                sampler=settings["sampler"], callback=callback, known=known, keep=keep, method=method,
+                circular=loop_pad))
+        latent = torch.cat(latents)
+
+        outs = []
+        r = self.config.ratio
+        for i in range(variations):
+            if loop_pad:
+                wave = self.decode_bass(circular_pad(latent[i:i + 1], loop_pad), (frames + 2 * loop_pad) * r, tuning)
+                centre = wave[loop_pad * r: loop_pad * r + len(mono)]
+                after = wave[loop_pad * r + len(mono):]
+                outs.append(loop_seam(centre, after, int(0.05 * self.sample_rate)) / gain)
+            else:
+                outs.append(self.decode_bass(latent[i:i + 1], len(mono), tuning) / gain)
+            if callback:
+                callback("decode", i + 1, variations)
+        return outs, gain
+
+    @torch.inference_mode()
+    def encode_bass(self, mono: np.ndarray) -> torch.Tensor:
+        """Mono bass at the model rate (samples,) -> normalised bass latent (1, bass_dim, frames)."""
+        wave = torch.from_numpy(np.ascontiguousarray(mono, dtype=np.float32)).to(self.device)[None]
+        z = self.bass_ae.encode_chunked(wave)
+        return (z - self.stats.bass_mean[:, None]) / self.stats.bass_std[:, None]
 
     def generate(self, mix: np.ndarray, sample_rate: int, *, style: np.ndarray | None = None,
                  style_sample_rate: int | None = None, steps: int | None = None, cfg: float | None = None,
                  phi: float | None = None, grounding: float | None = None, seed: int | None = None,
-                 variations: int = 1, callback: ProgressCallback | None = None) -> np.ndarray | list[np.ndarray]:
+                 variations: int = 1, callback: ProgressCallback | None = None, style_cfg: float | None = None,
+                 tuning: float | None = None, sampler: str | None = None,
+                 loop: bool = False) -> np.ndarray | list[np.ndarray]:
         """Generate a bass stem for ``mix``.
 
         ``mix`` is ``(samples,)`` or ``(samples, channels)`` at ``sample_rate`` Hz (8-192 kHz).
         ``style`` is an optional reference bass (same layouts, at ``style_sample_rate``,
-        default ``sample_rate``) for style grounding with strength ``grounding`` in [0, 1].
-        ``steps``, ``cfg``, ``phi`` and ``grounding`` default to the model's tuned values.
+        default ``sample_rate``): models trained with a timbre condition take on its timbre
+        (guidance weight ``style_cfg``, 0 ignores it); the paper's grounding towards its
+        latent mean has strength ``grounding`` in [0, 1].
+        ``sampler`` is "ddim" or "dpmpp2m" (DPM-Solver++ 2M). ``steps``, ``sampler``, ``cfg``, ``phi``,
+        ``grounding`` and ``style_cfg`` default to the model's tuned values.
+        ``tuning`` is the mix's tuning in semitones off A = 440 Hz (None: estimated from the
+        mix); the bass is played in that tuning and the harmony features follow it.
+        ``loop=True`` makes the bass a seamless loop of the whole input: its end runs into its
+        start (the mix is treated as circular; see :mod:`.editing`).
         Variation ``i`` uses seed ``seed + i``; ``seed=None`` draws one (logged).
 
         Returns float32 audio in the mix's layout, rate, channel count and exact length:
         one array if ``variations == 1``, else a list of ``variations`` arrays.
         """
         sr = check_rate(sample_rate, "mix")
-        d = self.config.sampling
-        steps = d.steps if steps is None else int(steps)
-        cfg = d.cfg if cfg is None else float(cfg)
-        phi = d.phi if phi is None else float(phi)
-        grounding = d.grounding if grounding is None else float(grounding)
-        if steps < 1:
-            raise ValueError(f"steps must be >= 1, got {steps}")
-        if not 0.0 <= phi <= 1.0 or not 0.0 <= grounding <= 1.0:
-            raise ValueError("phi and grounding must be within [0, 1]")
-        if variations < 1:
-            raise ValueError(f"variations must be >= 1, got {variations}")
+        settings = self._settings(steps, cfg, phi, grounding, style_cfg, sampler, tuning, variations)
         if seed is None:
             seed = secrets.randbelow(2**31 - variations)
             log.info("seed %d", seed)
-
         arr = np.asarray(mix)
         channels = arr.shape[1] if arr.ndim == 2 else None
         length = arr.shape[0]
         mono = resample(to_mono(arr, "mix"), sr, self.sample_rate)
-        gain = level_gain(mono, self.config.mix_rms_db)
-        if callback:
-            callback("encode", 0, 1)
-        cond = self.encode_mix(mono * gain)
-        style_mu = None
-        if style is not None and grounding > 0:
-            style_mu = self.style_mean(style, style_sample_rate or sr)
-        if callback:
-            callback("encode", 1, 1)
-
-        seeds = [seed + i for i in range(variations)]
-        group = max(1, _MAX_BATCH_FRAMES // max(1, cond.shape[-1]))
-        latents = []
-        for g in range(0, variations, group):
-            latents.append(self.sample_latents(cond, seeds[g:g + group], steps=steps, cfg=cfg, phi=phi,
-                                               style_mean=style_mu, grounding=grounding, callback=callback))
-        latent = torch.cat(latents)
-
-        outs = []
-        for i in range(variations):
-            bass = self.decode_bass(latent[i:i + 1], len(mono)) / gain
-            bass = fit_length(resample(bass, self.sample_rate, sr), length)
-            outs.append(to_layout(bass, channels))
-            if callback:
-                callback("decode", i + 1, variations)
+        if loop:
+            return self._loop(mono, sr, length, channels, settings, style=style,
+                              style_sample_rate=style_sample_rate or sr, seed=seed, variations=variations,
+                              tuning=tuning, callback=callback)
+        basses, _ = self._basses(mono, settings, style=style, style_sample_rate=style_sample_rate or sr, seed=seed,
+                                 variations=variations, tuning=tuning, callback=callback)
+        outs = [to_layout(fit_length(resample(b, self.sample_rate, sr), length), channels) for b in basses]
         return outs[0] if variations == 1 else outs
+
+    def _loop(self, mono: np.ndarray, sr: int, length: int, channels: int | None, settings: dict, **kw):
+        """A loop is sampled at a whole number of latent frames: the mix is stretched (by less
+        than half a frame) to ``T * ratio`` samples, the bass is made circularly there and
+        stretched back to exactly ``length`` samples — so its end runs into its start."""
+        r = self.config.ratio
+        frames = max(1, int(round(len(mono) / r)))
+        stretched = resample(mono, len(mono), frames * r) if len(mono) != frames * r else mono
+        stretched = fit_length(stretched, frames * r)
+        pad = min(frames, 16)
+        basses, _ = self._basses(stretched, settings, loop_pad=pad, **kw)
+        outs = []
+        for b in basses:
+            back = resample(b, frames * r, len(mono)) if len(mono) != frames * r else b
+            back = resample(fit_length(back, len(mono)), self.sample_rate, sr)
+            outs.append(to_layout(fit_length(back, length), channels))
+        return outs[0] if len(outs) == 1 else outs
+
+    def edit(self, mix: np.ndarray, sample_rate: int, bass: np.ndarray, bass_sample_rate: int | None = None, *,
+             task: str = "regenerate", start: float | None = None, end: float | None = None,
+             crossfade: float = 0.03, method: str = "replace", style: np.ndarray | None = None,
+             style_sample_rate: int | None = None, steps: int | None = None, cfg: float | None = None,
+             phi: float | None = None, grounding: float | None = None, style_cfg: float | None = None,
+             sampler: str | None = None, seed: int | None = None, tuning: float | None = None,
+             callback: ProgressCallback | None = None) -> np.ndarray:
+        """Edit an existing ``bass`` of ``mix`` (the guidance-gradients paper's tasks):
+
+        - ``task="regenerate"``: a new bass between ``start`` and ``end`` (seconds); outside
+          that range the result equals ``bass`` sample for sample, and equal-power crossfades
+          of ``crossfade`` seconds inside the range join the two at each edge;
+        - ``task="continue"``: ``bass`` shorter than the mix is kept, and the rest of the mix
+          gets a bass that continues it (a ``crossfade`` at the end of the kept part joins them).
+
+        The existing bass's latent frames outside the region are kept during sampling
+        (``method`` "replace" or "guidance", see :mod:`.editing`), so the new part fits both
+        edges. Returns float32 audio in ``bass``'s layout and rate (``bass_sample_rate``,
+        default the mix's), ``bass``'s length for "regenerate" and the mix's for "continue".
+        """
+        sr = check_rate(sample_rate, "mix")
+        bsr = check_rate(bass_sample_rate or sr, "bass")
+        settings = self._settings(steps, cfg, phi, grounding, style_cfg, sampler, tuning, 1)
+        if task not in ("regenerate", "continue"):
+            raise ValueError(f"task must be 'regenerate' or 'continue', got {task!r}")
+        if not (np.isfinite(crossfade) and 0 <= crossfade <= 1):
+            raise ValueError(f"crossfade must be within 0..1 s, got {crossfade}")
+        if seed is None:
+            seed = secrets.randbelow(2**31 - 1)
+            log.info("seed %d", seed)
+        old = np.asarray(bass)
+        if np.issubdtype(old.dtype, np.integer):
+            old = old.astype(np.float32) / float(np.iinfo(old.dtype).max + 1)
+        old = old.astype(np.float32, copy=False)
+        to_mono(old, "bass")  # shape and finiteness checks, with a clear message
+        bass_channels = old.shape[1] if old.ndim == 2 else None
+        mix_mono = resample(to_mono(np.asarray(mix), "mix"), sr, self.sample_rate)
+        mix_s = len(mix_mono) / self.sample_rate
+        old_mono = resample(to_mono(old, "bass"), bsr, self.sample_rate)
+        rate = self.latent_rate
+        frames = self.mix_ae.latent_frames(len(mix_mono))
+        if task == "regenerate":
+            if start is None or end is None or not (np.isfinite(start) and np.isfinite(end)) or not 0 <= start < end:
+                raise ValueError(f"regenerate needs 0 <= start < end (seconds), got {start}..{end}")
+            end = min(end, old.shape[0] / bsr, mix_s)
+            if start >= end:
+                raise ValueError(f"the region starts after the end of the bass or mix ({start:.2f} s)")
+            a, b = region_frames(start, end, rate, frames)
+            keep_ranges = [(0, a), (b, frames)]
+            out_len = old.shape[0]
+        else:
+            old_s = old.shape[0] / bsr
+            if old_s >= mix_s - 0.05:
+                raise ValueError(f"continue needs a bass shorter than the mix ({old_s:.2f} s >= {mix_s:.2f} s)")
+            start, end = old_s, mix_s
+            a, _ = region_frames(old_s - crossfade, old_s, rate, frames)
+            keep_ranges = [(0, a)]
+            out_len = int(round(mix_s * bsr))
+        known_wave = fit_length(old_mono, len(mix_mono))
+        basses, _ = self._basses(mix_mono, settings, style=style, style_sample_rate=style_sample_rate or sr,
+                                 seed=seed, variations=1, tuning=tuning, callback=callback, known_wave=known_wave,
+                                 keep_ranges=keep_ranges, method=method)
+        new = fit_length(resample(basses[0], self.sample_rate, bsr), out_len)
+        new = to_layout(new, bass_channels)
+        base = fit_length(old, out_len)
+        fade = int(round(crossfade * bsr))
+        s0 = int(round(start * bsr))
+        if task == "continue":
+            s0 = max(0, s0 - fade)  # the crossfade sits at the end of the kept part
+        return splice(base, new.astype(np.float32), s0, int(round(end * bsr)) if task == "regenerate" else out_len,
+                      fade)

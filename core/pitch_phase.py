@@ -20,10 +20,11 @@ from .spectral import stft
 __all__ = ["frame_f0", "harmonic_carrier", "carrier_phase"]
 
 
-def frame_f0(classes: torch.Tensor, pitch_low: int) -> torch.Tensor:
+def frame_f0(classes: torch.Tensor, pitch_low: int, tuning: float = 0.0) -> torch.Tensor:
     """Fundamental in Hz per frame from pitch-head classes (..., frames): class 0 is silent
-    (returns 0 Hz there), class c >= 1 is MIDI note ``pitch_low + c - 1``."""
-    midi = (pitch_low + classes - 1).double()
+    (returns 0 Hz there), class c >= 1 is MIDI note ``pitch_low + c - 1``, played ``tuning``
+    semitones off A = 440 Hz (e.g. -0.32 for a mix tuned to A = 432 Hz)."""
+    midi = (pitch_low + classes - 1).double() + float(tuning)
     f0 = 440.0 * torch.pow(2.0, (midi - 69.0) / 12.0)
     return torch.where(classes > 0, f0, torch.zeros_like(f0))
 
@@ -67,10 +68,10 @@ def harmonic_carrier(f0: torch.Tensor, hop: int, sample_rate: int, seed: int = 0
 
 
 def carrier_phase(classes: torch.Tensor, pitch_low: int, n_fft: int, hop: int, sample_rate: int,
-                  seed: int = 0, hold: bool = True) -> torch.Tensor:
+                  seed: int = 0, hold: bool = True, tuning: float = 0.0) -> torch.Tensor:
     """Phase in radians (batch, n_fft // 2 + 1, frames) of the STFT of the harmonic carrier
     playing the pitch-head ``classes`` (batch, frames), in the framing of :func:`stft`. By
     default each note is held through the following "silent" frames (its release), where the
-    decoded magnitude decides what is heard."""
-    carrier = harmonic_carrier(frame_f0(classes, pitch_low), hop, sample_rate, seed, hold=hold)
+    decoded magnitude decides what is heard. ``tuning`` (semitones) moves every note off A = 440."""
+    carrier = harmonic_carrier(frame_f0(classes, pitch_low, tuning), hop, sample_rate, seed, hold=hold)
     return torch.angle(stft(carrier.to(classes.device), n_fft, hop))[..., : classes.shape[-1]]

@@ -100,14 +100,23 @@ class Level(nn.Module):
 
 
 class UNet1d(nn.Module):
-    """``forward(z_t, t, cond) -> v_hat``: (B, latent_dim, T), (B,), (B, cond_dim, T) -> (B, latent_dim, T)."""
+    """``forward(z_t, t, cond, style=None) -> v_hat``: (B, latent_dim, T), (B,),
+    (B, cond_dim + feature_dim, T), optional (B, style_dim) -> (B, latent_dim, T).
+
+    A style row of zeros (or ``style=None``) means "no timbre reference": its embedding is
+    then exactly zero, as for a dropped reference in training."""
 
     def __init__(self, cfg: UNetConfig):
         super().__init__()
         self.cfg = cfg
         ch, td = cfg.channels, cfg.time_dim
         self.time_mlp = nn.Sequential(nn.Linear(td, td), nn.SiLU(), nn.Linear(td, td))
-        self.inp = nn.Conv1d(cfg.latent_dim + cfg.cond_dim, ch[0], 3, padding=1)
+        self.inp = nn.Conv1d(cfg.latent_dim + cfg.cond_dim + cfg.feature_dim, ch[0], 3, padding=1)
+        self.style_mlp = None
+        if cfg.style_dim:
+            self.style_mlp = nn.Sequential(nn.Linear(cfg.style_dim, td), nn.SiLU(), nn.Linear(td, td))
+            nn.init.zeros_(self.style_mlp[2].weight)
+            nn.init.zeros_(self.style_mlp[2].bias)
         kw = dict(time_dim=td, heads=cfg.heads, dpb_hidden=cfg.dpb_hidden)
         self.down = nn.ModuleList()
         self.downsample = nn.ModuleList()
@@ -127,7 +136,8 @@ class UNet1d(nn.Module):
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
-    def forward(self, z: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, t: torch.Tensor, cond: torch.Tensor,
+                style: torch.Tensor | None = None) -> torch.Tensor:
         length = z.shape[-1]
         factor = self.cfg.downsample
         pad = (-length) % factor
@@ -135,6 +145,9 @@ class UNet1d(nn.Module):
         if pad:
             x = F.pad(x, (0, pad), mode="reflect" if length > pad else "replicate")
         temb = self.time_mlp(timestep_embedding(t.expand(z.shape[0]) if t.dim() == 0 else t, self.cfg.time_dim))
+        if self.style_mlp is not None and style is not None:
+            present = (style.abs().sum(dim=-1, keepdim=True) > 0).to(temb.dtype)
+            temb = temb + self.style_mlp(style.to(temb.dtype)) * present
         h = self.inp(x)
         skips = []
         for i, level in enumerate(self.down):

@@ -61,6 +61,12 @@ class PathPolicy:
     def _inside(self, real: Path) -> bool:
         return any(real == r or r in real.parents for r in self.roots)
 
+    def check_folder(self, real_folder: Path, what: str = "output folder") -> None:
+        """Write-time check: the real path of a folder opened for writing must lie under a
+        root. Raises PathRejected."""
+        if not self._inside(Path(real_folder)):
+            raise PathRejected(f"{what} is outside the allowed folders (it changed after the request): {real_folder}")
+
     def check_read(self, text: str, what: str = "input path") -> Path:
         """An existing regular file under a root -> its resolved path. Raises PathRejected."""
         p = self._check_text(text, what)

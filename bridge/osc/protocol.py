@@ -18,6 +18,14 @@ from typing import Any, Callable
 
 from pythonosc.osc_message_builder import OscMessageBuilder
 
+from groundbass.core.params import (  # noqa: F401  (re-exported limits)
+    MAX_STEPS,
+    MAX_VARIATIONS,
+    NUMBERS,
+    SAMPLER_HELP,
+    SAMPLER_NAMES,
+)
+
 PREFIX = "/groundbass"
 MAX_DATAGRAM = 8192
 """Largest datagram in bytes the bridge accepts or sends (DESIGN: every datagram under 8 KB)."""
@@ -46,14 +54,29 @@ PARAM = PREFIX + "/param"
 
 MAX_JOB_ID_CHARS = 64
 MAX_PATH_CHARS = 1024
-MAX_VARIATIONS = 16
-MAX_STEPS = 1000
 
 Scalar = int | float | str | bool
 
 
 class ProtocolError(ValueError):
     """A request that is well-formed OSC but not a valid groundbass request (one-line message)."""
+
+
+# OSC 1.0 type tags plus the common 1.1 / extended ones python-osc decodes.
+SUPPORTED_TYPE_TAGS = frozenset("ifsbhdtTFNIcrm[]")
+
+
+def unsupported_type_tags(dgram: bytes) -> str:
+    """The type tags of one OSC message datagram that python-osc does not decode ("" if none)."""
+    end = dgram.find(b"\x00")
+    if end < 0:
+        return ""
+    start = (end + 4) & ~3  # the address is NUL-padded to a multiple of 4 bytes
+    if start >= len(dgram) or dgram[start:start + 1] != b",":
+        return ""
+    stop = dgram.find(b"\x00", start)
+    tags = dgram[start + 1:stop if stop >= 0 else len(dgram)].decode("latin-1")
+    return "".join(sorted({t for t in tags if t not in SUPPORTED_TYPE_TAGS}))
 
 
 # ---------------------------------------------------------------- argument coercion
@@ -81,6 +104,22 @@ def _as_float(key: str, value: Any, lo: float | None = None, hi: float | None = 
     return value
 
 
+def _as_spec(key: str, value: Any) -> int | float:
+    """A numeric parameter checked against its :data:`groundbass.core.params.NUMBERS` spec."""
+    spec = NUMBERS[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ProtocolError(f"{key} must be {'an integer' if spec.kind == 'int' else 'a number'}, "
+                            f"got {_type_name(value)}")
+    try:
+        return spec.check(value)
+    except ValueError as exc:
+        raise ProtocolError(str(exc)) from None
+
+
+def _numeric(key: str, doc: str | None = None) -> "ParamSpec":
+    return ParamSpec(lambda k, v: _as_spec(k, v), doc or NUMBERS[key].help)
+
+
 def _as_bool(key: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -97,6 +136,13 @@ def _as_str(key: str, value: Any, max_chars: int = 256) -> str:
     if "\x00" in value or len(value) > max_chars:
         raise ProtocolError(f"{key} is not a valid string (NUL byte or over {max_chars} characters)")
     return value
+
+
+def _as_choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
+    s = _as_str(key, value, 32)
+    if s not in choices:
+        raise ProtocolError(f"{key} must be one of {', '.join(choices)}, got {_short(s)}")
+    return s
 
 
 def _as_opt_str(key: str, value: Any, max_chars: int = 256) -> str | None:
@@ -126,23 +172,33 @@ class ParamSpec:
 # Keys of a generate request that map onto RenderParams fields (same names).
 RENDER_KEYS: dict[str, ParamSpec] = {
     "style": ParamSpec(lambda k, v: _as_opt_str(k, v, MAX_PATH_CHARS), "path of a reference bass for grounding ('' = none)"),
-    "grounding": ParamSpec(lambda k, v: _as_float(k, v, 0.0, 1.0), "style grounding strength in [0, 1]"),
-    "steps": ParamSpec(lambda k, v: _as_int(k, v, 1, MAX_STEPS), "DDIM steps"),
-    "cfg": ParamSpec(lambda k, v: _as_float(k, v, 0.0, 20.0), "classifier-free guidance weight"),
-    "phi": ParamSpec(lambda k, v: _as_float(k, v, 0.0, 1.0), "guidance rescale in [0, 1]"),
-    "seed": ParamSpec(lambda k, v: _as_int(k, v, 0, 2**31 - 1 - MAX_VARIATIONS), "random seed (-1 or absent: random)"),
-    "variations": ParamSpec(lambda k, v: _as_int(k, v, 1, MAX_VARIATIONS), "number of basses (seeds seed..seed+n-1)"),
+    "grounding": _numeric("grounding"),
+    "style_cfg": _numeric("style_cfg"),
+    "steps": _numeric("steps"),
+    "sampler": ParamSpec(lambda k, v: _as_choice(k, v, SAMPLER_NAMES), SAMPLER_HELP),
+    "cfg": _numeric("cfg"),
+    "phi": _numeric("phi"),
+    "seed": _numeric("seed", "random seed (-1 or absent: random); variation i uses seed + i"),
+    "variations": _numeric("variations"),
     "fx": ParamSpec(lambda k, v: _as_str(k, v, 64), "post-processing preset name"),
-    "loudness": ParamSpec(lambda k, v: _as_float(k, v, -70.0, 0.0), "target loudness in LUFS"),
+    "loudness": _numeric("loudness"),
     "match_mix": ParamSpec(_as_bool, "match the bass loudness to the mix"),
     "format": ParamSpec(lambda k, v: _as_opt_str(k, v, 16), "output file format (wav, flac, ...)"),
     "bit_depth": ParamSpec(lambda k, v: _as_opt_str(k, str(v) if isinstance(v, int) and not isinstance(v, bool) else v, 16),
                            "output sample format: 16, 24 or 32f"),
-    "sample_rate": ParamSpec(lambda k, v: _as_int(k, v, 8000, 192000), "output sample rate in Hz"),
+    "sample_rate": _numeric("sample_rate"),
     "midi": ParamSpec(_as_bool, "also write a transcribed MIDI file"),
-    "tempo": ParamSpec(lambda k, v: _as_float(k, v, 20.0, 400.0), "tempo in BPM for the MIDI file"),
+    "tempo": _numeric("tempo"),
     "quantize": ParamSpec(lambda k, v: _as_opt_str(k, v, 16), "MIDI quantisation grid (e.g. 1/16)"),
+    "keep": ParamSpec(lambda k, v: _as_opt_str(k, v, MAX_PATH_CHARS), "path of an existing bass to edit ('' = none)"),
+    "region": ParamSpec(lambda k, v: _as_opt_str(k, v, 64), "START:END to regenerate (seconds; bars with tempo)"),
+    "continue": ParamSpec(_as_bool, "continue the keep bass to the end of the mix"),
+    "loop": ParamSpec(_as_bool, "make a seamless loop of the whole input"),
+    "crossfade": ParamSpec(lambda k, v: _as_float(k, v, 0.0, 1.0), "crossfade in seconds at each edit edge"),
 }
+
+# OSC keys whose RenderParams field is spelled differently (a Python keyword).
+FIELD_NAMES = {"continue": "continue_"}
 
 # Keys that control the request, not the rendering.
 CONTROL_KEYS: dict[str, ParamSpec] = {

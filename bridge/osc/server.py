@@ -149,6 +149,10 @@ class BridgeServer:
                 self._protocol_error(sender, "", "malformed OSC packet")
                 return
             for msg in messages[:64]:
+                bad = P.unsupported_type_tags(msg.dgram)
+                if bad:  # python-osc drops such arguments silently; refuse the message instead
+                    self._protocol_error(sender, "", f"{msg.address[:80]}: unsupported OSC type tag(s) {bad!r}")
+                    continue
                 self._dispatch(msg.address, list(msg.params), sender)
         except Exception:
             log.exception("unexpected error handling a datagram from %s", sender)
@@ -233,7 +237,8 @@ class BridgeServer:
         s = getattr(getattr(self.gen, "config", None), "sampling", None)
         base: dict[str, Any] = {"variations": 1, "fx": "none", "midi": False, "match_mix": False}
         if s is not None:
-            base.update(steps=s.steps, cfg=float(s.cfg), phi=float(s.phi), grounding=float(s.grounding))
+            base.update(steps=s.steps, sampler=s.sampler, cfg=float(s.cfg), phi=float(s.phi), grounding=float(s.grounding),
+                        style_cfg=float(s.style_cfg))
         return {**base, **self.defaults}
 
     def _get_params(self, args: list[Any], sender: Address) -> None:
@@ -247,8 +252,8 @@ class BridgeServer:
             self.defaults.pop(key, None)
             return
         key, value = P.coerce_param(key, value)
-        if key == "style" and value is not None:
-            value = str(self.policy.check_read(value, "style path"))
+        if key in ("style", "keep") and value is not None:
+            value = str(self.policy.check_read(value, f"{key} path"))
         if value is None:
             self.defaults.pop(key, None)
         else:
@@ -274,6 +279,8 @@ class BridgeServer:
         merged = {**self.defaults, **req.params}
         if merged.get("style"):
             merged["style"] = str(self.policy.check_read(merged["style"], "style path"))
+        if merged.get("keep"):
+            merged["keep"] = str(self.policy.check_read(merged["keep"], "keep path"))
         spec = JobSpec(mix, out, self._make_params(merged), req.overwrite)
         job = Job(req.job_id, spec, to)
         try:
@@ -290,6 +297,7 @@ class BridgeServer:
         from groundbass.bridge.render import RenderError, RenderParams, check_params
 
         names = {f.name for f in dataclasses.fields(RenderParams)}
+        merged = {P.FIELD_NAMES.get(k, k): v for k, v in merged.items()}
         dropped = sorted(set(merged) - names)
         if dropped:
             raise P.ProtocolError(f"parameter not supported by this version: {', '.join(dropped)}")
@@ -315,8 +323,15 @@ class BridgeServer:
 
         spec: JobSpec = job.payload
         try:
+            # Paths were checked when the request came in; check again now, when the job runs:
+            # a folder may have been swapped for a symlink while the job waited in the queue.
+            self.policy.check_read(str(spec.mix), "mix path")
+            for extra, what in ((spec.params.style, "style path"), (spec.params.keep, "keep path")):
+                if extra:
+                    self.policy.check_read(str(extra), what)
             return self._render()(self.gen, spec.mix, spec.out, spec.params, overwrite=spec.overwrite,
-                                  progress=progress, should_stop=should_stop)
+                                  progress=progress, should_stop=should_stop,
+                                  folder_check=lambda real: self.policy.check_folder(real, "output folder"))
         except R.RenderCancelled as exc:
             raise JobCancelled() from exc
         except (R.RenderError, ValueError, OSError) as exc:

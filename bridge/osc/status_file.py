@@ -31,9 +31,23 @@ STATES = ("connecting", "queued", "running", "done", "error", "cancelled")
 FINAL_STATES = ("done", "error", "cancelled")
 
 
-def write_json_atomic(path: str | os.PathLike, data: dict[str, Any]) -> None:
-    """Write ``data`` as JSON to ``path`` atomically (temporary file + ``os.replace``)."""
-    write_text_atomic(path, json.dumps(data, ensure_ascii=True, indent=1) + "\n")
+def write_json_atomic(path: str | os.PathLike, data: dict[str, Any], retries: int = 25,
+                      wait_s: float = 0.02) -> None:
+    """Write ``data`` as JSON to ``path`` atomically (temporary file + ``os.replace``).
+
+    On Windows, replacing a file that another process (the DAW script) has open for reading
+    raises PermissionError; the write is retried ``retries`` times, ``wait_s`` apart, before
+    the error is passed on.
+    """
+    text = json.dumps(data, ensure_ascii=True, indent=1) + "\n"
+    for attempt in range(retries + 1):
+        try:
+            write_text_atomic(path, text)
+            return
+        except PermissionError:
+            if attempt == retries:
+                raise
+            time.sleep(wait_s)
 
 
 class StatusFile:

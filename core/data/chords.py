@@ -69,6 +69,29 @@ _MINOR = {
 }
 PROGRESSIONS = {"major": _MAJOR, "minor": _MINOR}
 
+# Recipe v3 adds modal, borrowed-chord and minor-key templates of produced pop, rock and
+# soul (kept apart so the v2 recipe draws exactly what it drew before).
+_MAJOR_V3 = {
+    **_MAJOR,
+    "I-bVII-IV-I": [(0, "", ""), (10, "", ""), (5, "", ""), (0, "", "")],  # mixolydian rock
+    "I-iv-I-V": [(0, "", "maj7"), (5, "m", "m6"), (0, "", "maj7"), (7, "", "7")],  # borrowed minor iv
+    "I-bVI-bVII-I": [(0, "", ""), (8, "", "maj7"), (10, "", ""), (0, "", "")],  # aeolian borrowing
+    "IV-V-iii-vi": [(5, "", "maj7"), (7, "", "7"), (4, "m", "m7"), (9, "m", "m7")],
+    "I-V-IV-IV": [(0, "", ""), (7, "", ""), (5, "", ""), (5, "", "6")],
+}
+_MINOR_V3 = {
+    **_MINOR,
+    "i-IV-dorian": [(0, "m", "m7"), (5, "", "7"), (0, "m", "m7"), (5, "", "7")],
+    "i-bII-phrygian": [(0, "m", "m"), (1, "", "maj7"), (0, "m", "m7"), (1, "", "maj7")],
+    "i-VII-VI-V": [(0, "m", "m"), (10, "", ""), (8, "", ""), (7, "", "7")],  # Andalusian cadence
+    "i-v-iv-i": [(0, "m", "m7"), (7, "m", "m7"), (5, "m", "m7"), (0, "m", "m7")],
+    "i-III-VII-VI": [(0, "m", "m7"), (3, "", "maj7"), (10, "", ""), (8, "", "maj7")],
+}
+PROGRESSIONS_V3 = {"major": _MAJOR_V3, "minor": _MINOR_V3}
+# Where a v3 song may modulate (semitones up) halfway through, and how often it does.
+KEY_CHANGES = (2, 5, 7, -3, 1)
+KEY_CHANGE_SHARE = 0.25
+
 
 @dataclass(frozen=True)
 class Progression:
@@ -85,20 +108,31 @@ class Progression:
         return f"{NOTE_NAMES[self.tonic]} {self.mode}"
 
 
-def make_progression(rng: np.random.Generator, bars: int, sevenths: bool | None = None) -> Progression:
+def make_progression(rng: np.random.Generator, bars: int, sevenths: bool | None = None,
+                     extended: bool = False) -> Progression:
     """Draw a key (any of 12 tonics, major or minor) and a template, repeated to ``bars`` bars.
 
     ``sevenths`` picks the seventh-chord voicing of the template (None: a coin flip).
+    ``extended`` (recipe v3) draws from the larger template set and, in a share
+    :data:`KEY_CHANGE_SHARE` of songs of 8 bars or more, modulates for the second half
+    (the template name then ends in ``+modN``).
     """
+    table = PROGRESSIONS_V3 if extended else PROGRESSIONS
     tonic = int(rng.integers(12))
     mode = "major" if rng.random() < 0.6 else "minor"
-    names = sorted(PROGRESSIONS[mode])
+    names = sorted(table[mode])
     template = names[int(rng.integers(len(names)))]
     if sevenths is None:
         sevenths = bool(rng.random() < 0.5)
-    steps = PROGRESSIONS[mode][template]
+    steps = table[mode][template]
+    shift, change_at = 0, bars
+    if extended and bars >= 8 and rng.random() < KEY_CHANGE_SHARE:
+        shift = KEY_CHANGES[int(rng.integers(len(KEY_CHANGES)))]
+        change_at = bars // 2
+        template = f"{template}+mod{shift}"
     chords = tuple(
-        Chord((tonic + steps[i % len(steps)][0]) % 12, steps[i % len(steps)][2 if sevenths else 1])
+        Chord((tonic + steps[i % len(steps)][0] + (shift if i >= change_at else 0)) % 12,
+              steps[i % len(steps)][2 if sevenths else 1])
         for i in range(bars)
     )
     return Progression(tonic, mode, template, chords)

@@ -170,3 +170,56 @@ def frame_notes(spans: list[tuple[float, float, int]], start_s: float, frames: i
             continue
         out[(centres >= onset) & (centres < offset)] = note
     return out
+
+
+def humanize(midi: mido.MidiFile, rng: np.random.Generator, timing_s: float = 0.010,
+             velocity: int = 12) -> mido.MidiFile:
+    """Return a copy of ``midi`` played less like a machine: every note moved in time by a
+    normal offset (standard deviation ``timing_s`` seconds, at most 2.5 of them, the note's
+    length kept) and its velocity moved by up to ``velocity`` (kept in 1..127).
+
+    Consecutive notes on the same key never overlap after the move (a note starts no earlier
+    than the previous one on its key ends), so no note is cut off by a displaced note-off.
+    Timing uses the file's first tempo; meta events do not move.
+    """
+    tempo = next((m.tempo for t in midi.tracks for m in t if m.type == "set_tempo"), 500000)
+    ticks_per_s = midi.ticks_per_beat * 1e6 / tempo
+    out = mido.MidiFile(type=midi.type, ticks_per_beat=midi.ticks_per_beat)
+    for track in midi.tracks:
+        events = [[tick, i, msg.copy()] for i, (tick, msg) in enumerate(_absolute(track))]
+        notes: dict[tuple[int, int], list[list]] = {}
+        open_: dict[tuple[int, int], list] = {}
+        for ev in events:
+            msg = ev[2]
+            if msg.type == "note_on" and msg.velocity > 0:
+                key = (msg.channel, msg.note)
+                if key in open_:  # a re-struck key without a note-off: treat as its own note
+                    notes.setdefault(key, []).append([open_.pop(key), None])
+                open_[key] = ev
+            elif msg.type in ("note_off", "note_on") and (msg.channel, msg.note) in open_:
+                key = (msg.channel, msg.note)
+                notes.setdefault(key, []).append([open_.pop(key), ev])
+        for key, pairs in notes.items():
+            prev_end = 0
+            for on, off in sorted(pairs, key=lambda p: p[0][0]):
+                shift = int(round(np.clip(rng.normal(0.0, timing_s), -2.5 * timing_s, 2.5 * timing_s) * ticks_per_s))
+                length = (off[0] - on[0]) if off is not None else 0
+                start = max(0, prev_end, on[0] + shift)
+                on[0] = start
+                on[2] = on[2].copy(velocity=int(np.clip(on[2].velocity + rng.integers(-velocity, velocity + 1), 1, 127)))
+                if off is not None:
+                    off[0] = start + max(1, length)
+                    prev_end = off[0]
+                else:
+                    prev_end = start
+        end = max((e[0] for e in events), default=0)
+        for e in events:
+            if e[2].type == "end_of_track":  # stays the last event, after any delayed note
+                e[0], e[1] = end, len(events)
+        events.sort(key=lambda e: (e[0], e[1]))
+        new, last = mido.MidiTrack(), 0
+        for tick, _, msg in events:
+            new.append(msg.copy(time=tick - last))
+            last = tick
+        out.tracks.append(new)
+    return out

@@ -33,7 +33,7 @@ import soundfile as sf
 from ..atomic import atomic_path, write_text_atomic
 from .chords import Progression, make_progression, parse_chord
 from .manifest import Song, write_manifest
-from .midi_tracks import bar_starts, note_count, set_program, split_stems
+from .midi_tracks import bar_starts, humanize, note_count, set_program, split_stems
 from .mma import GROOVES, GROOVES_BY_NAME, Groove, mma_source, run_mma
 from .render import default_soundfonts, fit_length, render_midi
 from .splits import group_fraction
@@ -41,6 +41,7 @@ from .splits import group_fraction
 log = logging.getLogger(__name__)
 
 SONG_FILE = "song.json"
+RECIPES = ("v2", "v3")
 SILENT_PEAK = 10 ** (-60 / 20)
 FORMAT_VERSION = 1
 
@@ -67,6 +68,9 @@ class SongPlan:
     bass_program: int
     mma_seed: int
     split: str
+    recipe: str = "v2"  # "v3": extended harmony, a soundfont per stem, humanised timing and velocity
+    stem_seed: int = 0  # v3: draws each non-bass stem's soundfont and the humanisation
+    stem_fonts: tuple[str, ...] = ()  # v3: the soundfonts the other stems draw from
 
     def identity(self) -> dict:
         """Return the fields that must match for a finished song folder to be reused."""
@@ -99,21 +103,27 @@ def plan_song(
     grooves: Sequence[Groove] = GROOVES,
     test_grooves: Sequence[str] = (),
     valid_share: float = 0.1,
+    recipe: str = "v2",
 ) -> SongPlan:
     """Return the :class:`SongPlan` of song ``index``: groove, tempo (BPM) in its range, key,
     progression, soundfont, bass program (GM 32-39) and split.
 
-    ``bars`` covers ``seconds`` at the drawn tempo.
+    ``bars`` covers ``seconds`` at the drawn tempo. ``recipe`` "v3" draws from the extended
+    progressions (modal, borrowed chords, key changes) and gives the song a ``stem_seed``
+    for per-stem soundfonts and humanisation; "v2" plans are unchanged from before.
     """
+    if recipe not in RECIPES:
+        raise ValueError(f"unknown synth recipe {recipe!r} (choose from {', '.join(RECIPES)})")
     rng = np.random.default_rng([seed, index])
     groove = grooves[int(rng.integers(len(grooves)))]
     tempo = int(rng.integers(groove.tempo_min, groove.tempo_max + 1))
     bars = max(2, math.ceil(seconds / (groove.beats * 60.0 / tempo)))
     jazzy = any(w in groove.name.lower() for w in ("jazz", "swing", "bebop", "evans"))
-    prog: Progression = make_progression(rng, bars, sevenths=True if jazzy else None)
+    prog: Progression = make_progression(rng, bars, sevenths=True if jazzy else None, extended=recipe == "v3")
     soundfont = str(soundfonts[int(rng.integers(len(soundfonts)))])
     bass_program = int(rng.integers(32, 40))
     mma_seed = int(rng.integers(1, 2**31 - 1))
+    stem_seed = int(rng.integers(1, 2**31 - 1)) if recipe == "v3" else 0
     song = f"song{index:05d}"
     if groove.name in test_grooves:
         split = "test"
@@ -121,7 +131,8 @@ def plan_song(
         split = "valid" if group_fraction(f"{seed}:{song}") < valid_share else "train"
     return SongPlan(index, song, seed, float(seconds), int(sample_rate), groove.name, groove.beats, tempo, bars,
                     prog.key, prog.template, tuple(c.name for c in prog.chords), soundfont, bass_program,
-                    mma_seed, split)
+                    mma_seed, split, recipe, stem_seed,
+                    tuple(str(f) for f in soundfonts) if recipe == "v3" else ())
 
 
 def _write_json_atomic(path: Path, obj) -> None:
@@ -178,6 +189,10 @@ def make_song(plan: SongPlan, out_dir: str | Path) -> str:
     src = work / "song.mma"
     src.write_text(mma_source(groove, plan.tempo, chord_objs, plan.mma_seed), encoding="utf-8")
     full = mido.MidiFile(str(run_mma(src, work / "song.mid")))
+    fonts = list(plan.stem_fonts or (plan.soundfont,))
+    stem_rng = np.random.default_rng([plan.stem_seed, 0x57E5])
+    if plan.recipe == "v3":
+        full = humanize(full, stem_rng)
 
     stems = split_stems(full)
     bass = [s for s in stems if s.is_bass]
@@ -190,10 +205,14 @@ def make_song(plan: SongPlan, out_dir: str | Path) -> str:
 
     samples = int(round(plan.seconds * plan.sample_rate))
     rendered: dict[str, np.ndarray] = {}
+    stem_font: dict[str, str] = {}
     for stem in [*bass, *others]:
         mid = work / f"{stem.name}.mid"
         stem.midi.save(str(mid))
-        audio = render_midi(mid, Path(plan.soundfont), work / f"{stem.name}.wav", plan.sample_rate,
+        # v3: every non-bass stem draws its own soundfont (the bass keeps the plan's).
+        font = plan.soundfont if stem.is_bass or plan.recipe != "v3" else fonts[int(stem_rng.integers(len(fonts)))]
+        stem_font[stem.name] = Path(font).name
+        audio = render_midi(mid, Path(font), work / f"{stem.name}.wav", plan.sample_rate,
                             reverb=not stem.is_bass)
         mono = fit_length(audio.mean(axis=1), samples).astype(np.float32)
         if float(np.max(np.abs(mono))) < SILENT_PEAK:
@@ -222,6 +241,7 @@ def make_song(plan: SongPlan, out_dir: str | Path) -> str:
         "soundfont": Path(plan.soundfont).name, "bass_program": plan.bass_program, "seed": plan.seed,
         "split": plan.split, "sample_rate": plan.sample_rate, "samples": samples,
         "stems": stem_files, "bass": "stems/bass.wav", "gain_scale": scale, "plan": plan.identity(),
+        "stem_soundfonts": {k: v for k, v in stem_font.items() if f"stems/{k}.wav" in stem_files},
     }
     _write_json_atomic(song_dir / SONG_FILE, meta)  # last: marks the folder complete
     return "written"
@@ -233,6 +253,8 @@ def _song_from_folder(song_dir: Path) -> Song:
         song=meta["song"], split=meta["split"], sample_rate=meta["sample_rate"], samples=meta["samples"],
         bass=[song_dir / meta["bass"]], others=[song_dir / s for s in meta["stems"] if s != meta["bass"]],
         group=meta["groove"], mixture=None, chords=song_dir / "chords.json", bass_midi=song_dir / "bass.mid",
+        # the bass's sound (soundfont and GM program): songs sharing it share a bass timbre
+        extra={"timbre": f"{meta['soundfont']}:{meta['bass_program']}"},
     )
 
 
@@ -254,6 +276,8 @@ def synthesize(
     sample_rate: int = 22050,
     holdout: int | Sequence[str] = 3,
     valid_share: float = 0.1,
+    recipe: str = "v2",
+    grooves: Sequence[str] | None = None,
 ) -> SynthResult:
     """Make ``songs`` synthetic songs of ``seconds`` seconds under ``out_dir`` and write
     ``out_dir/manifest.jsonl`` (group = groove name).
@@ -261,7 +285,9 @@ def synthesize(
     ``holdout`` is a number of grooves chosen from ``seed`` or a list of groove names whose
     songs all go to the "test" split. ``progress(done, total, song_id, status)`` is called
     after each song (status "written", "skipped" or "failed"). ``workers`` processes render
-    in parallel (default ``os.cpu_count()``). Returns a :class:`SynthResult`.
+    in parallel (default ``os.cpu_count()``). ``recipe`` is "v2" or "v3" (see
+    :func:`plan_song`); ``grooves`` restricts the songs to those groove names (e.g. an
+    out-of-domain set made only of held-out grooves). Returns a :class:`SynthResult`.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -272,10 +298,12 @@ def synthesize(
         if not Path(f).is_file():
             raise FileNotFoundError(f"{f}: soundfont not found")
     test_grooves = holdout_grooves(seed, holdout) if isinstance(holdout, int) else list(holdout)
-    unknown = [g for g in test_grooves if g not in GROOVES_BY_NAME]
+    unknown = [g for g in [*test_grooves, *(grooves or [])] if g not in GROOVES_BY_NAME]
     if unknown:
-        raise ValueError(f"unknown holdout groove(s): {', '.join(unknown)}")
-    plans = [plan_song(i, seed, seconds, fonts, sample_rate, GROOVES, test_grooves, valid_share) for i in range(songs)]
+        raise ValueError(f"unknown groove(s): {', '.join(unknown)}")
+    pool = [GROOVES_BY_NAME[g] for g in grooves] if grooves else GROOVES
+    plans = [plan_song(i, seed, seconds, fonts, sample_rate, pool, test_grooves, valid_share, recipe)
+             for i in range(songs)]
     result = SynthResult(manifest=out_dir / "manifest.jsonl")
     workers = max(1, min(workers or os.cpu_count() or 1, len(plans) or 1))
 

@@ -54,6 +54,7 @@ class DiffusionTrainOptions:
     warmup_steps: int = 500  # linear learning-rate warm-up
     ema_decay: float = 0.999
     cond_dropout: float = 0.15
+    style_dropout: float = 0.3  # timbre condition dropout (U-Nets with style_dim), drawn independently
     grad_clip: float = 1.0
     ckpt_every: int = 1000
     valid_every: int = 1000
@@ -69,17 +70,57 @@ def _validate(net: torch.nn.Module, valid: LatentCache, opts: DiffusionTrainOpti
               ctx: DistContext) -> float:
     total = 0.0
     for i in range(opts.valid_batches):
-        mix, bass = valid.batch(12345, i, 0, opts.batch_size, frames)
+        b = valid.draw(12345, i, 0, opts.batch_size, frames)
+        style = b.style.to(ctx.device) if _uses_style(net) else None
         with autocast_for(ctx, opts.precision):
-            loss = v_loss(net, bass.to(ctx.device), mix.to(ctx.device), 0.0, step_generator(777, i, 0))
+            loss = v_loss(net, b.bass.to(ctx.device), b.cond.to(ctx.device), 0.0, step_generator(777, i, 0),
+                          style=style, style_dropout=0.0)
         total += loss.item()
     return total / max(1, opts.valid_batches)
 
 
+def _uses_style(net: torch.nn.Module) -> bool:
+    inner = net.module if isinstance(net, DDP) else net
+    return bool(inner.cfg.style_dim)
+
+
+def init_unet_from(net: UNet1d, path: str | Path) -> list[str]:
+    """Start ``net`` from the U-Net of a diffusion checkpoint (its EMA weights) or a generator.
+
+    Tensors of the same shape are copied. The input convolution may have gained feature
+    channels: the old channels are copied and the new ones start at zero, so the network
+    starts out computing exactly what the old one did. Layers the old network lacks (the
+    timbre MLP) keep their initialisation (a zero output layer). Returns the names left
+    at their initialisation. Raises CheckpointError for an unreadable file.
+    """
+    from ..checkpoint import load_checkpoint
+
+    ck = load_checkpoint(path)
+    src = ck.sub("ema") if ck.kind == "diffusion" else ck.sub("unet")
+    own = net.state_dict()
+    fresh = []
+    with torch.no_grad():
+        for name, param in own.items():
+            old = src.get(name)
+            if old is not None and old.shape == param.shape:
+                param.copy_(old.to(param.dtype))
+            elif name == "inp.weight" and old is not None and old.shape[0] == param.shape[0] \
+                    and old.shape[1] < param.shape[1] and old.shape[2:] == param.shape[2:]:
+                param.zero_()
+                param[:, : old.shape[1]] = old.to(param.dtype)
+            else:
+                fresh.append(name)
+    return fresh
+
+
 def train_diffusion(cache_dir: str | Path, out_dir: str | Path, *, config: UNetConfig,
                     options: DiffusionTrainOptions, resume: bool = False, device: str = "auto",
-                    quiet: bool = False, on_step: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, float]:
+                    quiet: bool = False, on_step: Callable[[int, dict[str, float]], None] | None = None,
+                    init_from: str | Path | None = None) -> dict[str, float]:
     """Train (or resume) the diffusion U-Net on a latent cache's train split.
+
+    ``init_from`` (a diffusion run's ``diffusion.safetensors`` or a generator model) starts a
+    new run from that U-Net (see :func:`init_unet_from`); ignored when resuming.
 
     Writes ``out_dir/state.pt`` and ``out_dir/diffusion.safetensors`` every
     ``ckpt_every`` steps, at the end and on Ctrl-C/SIGTERM. Returns the last losses
@@ -98,10 +139,18 @@ def train_diffusion(cache_dir: str | Path, out_dir: str | Path, *, config: UNetC
     if (config.latent_dim, config.cond_dim) != dims:
         raise ValueError(f"{cache_dir}: latents are (bass {dims[0]}, mix {dims[1]}) channels but the U-Net "
                          f"expects (bass {config.latent_dim}, mix {config.cond_dim})")
+    if train.feature_dim != config.feature_dim:
+        raise ValueError(f"{cache_dir}: the cache has {train.feature_dim} feature channels but the U-Net "
+                         f"expects {config.feature_dim}")
     frames = options.crop_frames or config.train_frames
 
     torch.manual_seed(options.seed)
-    net = UNet1d(config).to(ctx.device)
+    net = UNet1d(config)
+    if init_from is not None and not (resume and (out / "state.pt").is_file()):
+        fresh = init_unet_from(net, init_from)
+        if ctx.is_main:
+            log.info("U-Net initialised from %s (%d tensors new: %s)", init_from, len(fresh), ", ".join(fresh[:6]))
+    net = net.to(ctx.device)
     ema = EMA(net, options.ema_decay)
     opt = torch.optim.AdamW(net.parameters(), lr=options.lr, betas=options.betas, weight_decay=options.weight_decay)
     start = 0
@@ -138,12 +187,14 @@ def train_diffusion(cache_dir: str | Path, out_dir: str | Path, *, config: UNetC
     try:
         with interrupt_guard() as flag:
             while step < options.steps and not flag["stop"]:
-                mix, bass = train.batch(options.seed, 0 if options.overfit else step, ctx.rank, options.batch_size, frames)
+                b = train.draw(options.seed, 0 if options.overfit else step, ctx.rank, options.batch_size, frames)
                 for group in opt.param_groups:
                     group["lr"] = options.lr * min(1.0, (step + 1) / max(1, options.warmup_steps))
+                style = b.style.to(ctx.device) if config.style_dim else None
                 with autocast_for(ctx, options.precision):
-                    loss = v_loss(model, bass.to(ctx.device), mix.to(ctx.device), options.cond_dropout,
-                                  step_generator(options.seed, 0 if options.overfit else step, ctx.rank, stream=1))
+                    loss = v_loss(model, b.bass.to(ctx.device), b.cond.to(ctx.device), options.cond_dropout,
+                                  step_generator(options.seed, 0 if options.overfit else step, ctx.rank, stream=1),
+                                  style=style, style_dropout=options.style_dropout)
                 if not math.isfinite(loss.item()):
                     raise FloatingPointError(f"non-finite diffusion loss at step {step}")
                 opt.zero_grad(set_to_none=True)

@@ -12,16 +12,25 @@ from pathlib import Path
 
 import torch
 
+from ..autoencoder import SpectrogramAutoencoder
 from ..checkpoint import load_checkpoint
 from ..config import ModelConfig, SamplingConfig, UNetConfig, config_from_dict
 from ..pipeline import BassGenerator, LatentStats
 from ..unet import UNet1d
 from .autoencoder_train import load_autoencoder
 
-__all__ = ["export_generator"]
+__all__ = ["export_generator", "autoencoders_from_model"]
 
 
-def export_generator(mix_ae: str | Path, bass_ae: str | Path, diffusion: str | Path, out: str | Path, *,
+def autoencoders_from_model(name_or_path: str | Path) -> tuple[SpectrogramAutoencoder, SpectrogramAutoencoder]:
+    """The mix encoder and the bass autoencoder of a generator model (a bundled name or a path),
+    as float32 modules on the CPU: a new U-Net can be trained on the latents of a shipped model."""
+    gen = BassGenerator.from_pretrained(name_or_path, device="cpu", precision="fp32")
+    return gen.mix_ae, gen.bass_ae
+
+
+def export_generator(mix_ae: str | Path | SpectrogramAutoencoder, bass_ae: str | Path | SpectrogramAutoencoder,
+                     diffusion: str | Path, out: str | Path, *,
                      name: str = "custom", sampling: SamplingConfig | None = None,
                      dtype: torch.dtype | None = torch.float16, model_id: str | None = None,
                      extra: dict | None = None, phase_iters: int | None = None,
@@ -32,11 +41,13 @@ def export_generator(mix_ae: str | Path, bass_ae: str | Path, diffusion: str | P
     ``phase_iters`` overrides the bass decoder's Griffin-Lim refinement (inference only).
     ``style_rms_db`` (dBFS) is the level style references are brought to (see
     :func:`groundbass.core.data.levels.median_bass_level_db`); None leaves them as given.
+    ``mix_ae`` and ``bass_ae`` are autoencoder files or already loaded modules (see
+    :func:`autoencoders_from_model`).
     Raises :class:`~groundbass.core.checkpoint.CheckpointError` for a wrong or unreadable
     input file and ValueError when the three parts do not fit together.
     """
-    mix = load_autoencoder(mix_ae, with_decoder=False)
-    bass = load_autoencoder(bass_ae)
+    mix = mix_ae if isinstance(mix_ae, SpectrogramAutoencoder) else load_autoencoder(mix_ae, with_decoder=False)
+    bass = bass_ae if isinstance(bass_ae, SpectrogramAutoencoder) else load_autoencoder(bass_ae)
     if phase_iters is not None:
         bass.cfg = dataclasses.replace(bass.cfg, phase_iters=phase_iters)
     ck = load_checkpoint(diffusion, kind="diffusion")

@@ -1,0 +1,129 @@
+"""Harmony and rhythm features of a mix, by signal processing, at the latent rate.
+
+The mix latent of an autoencoder trained on General-MIDI renders does not carry harmony
+across domains; a constant-Q chroma does by construction. These features join the mix
+latent as the diffusion model's condition (``UNetConfig.feature_dim``), computed the same
+way in training (latent cache) and at inference (:class:`~groundbass.core.BassGenerator`).
+
+Channels (:data:`FEATURE_NAMES`, 26 in all), one value per latent frame:
+
+- ``chroma``: 12-bin CQT chroma of the whole mix (C1 to B7), each frame scaled to a peak of 1;
+- ``bass_chroma``: the same from the lowest three octaves only (C1 to B3), where a bass
+  line's notes sit in the other instruments' left hand;
+- ``onset``: onset strength (spectral flux), divided by the excerpt's 95th percentile;
+- ``level``: frame RMS in dB, mapped from -80..0 dBFS to 0..1.
+
+The CQT follows the mix's tuning (:func:`estimate_tuning`), so a mix tuned to A = 432 Hz
+gives the same chroma as one at 440. Feature frames are centred on the four quarters of
+each latent frame and averaged, so latent frame ``k`` (samples ``k*ratio ..
+(k+1)*ratio``) sees exactly its own audio. librosa does the signal processing.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import numpy as np
+
+__all__ = ["FEATURE_NAMES", "FEATURE_DIM", "estimate_tuning", "mix_features", "chroma_argmax_pitch_classes"]
+
+log = logging.getLogger(__name__)
+
+FEATURE_NAMES = tuple([f"chroma{i}" for i in range(12)] + [f"bass_chroma{i}" for i in range(12)]
+                      + ["onset", "level"])
+FEATURE_DIM = len(FEATURE_NAMES)
+
+_BINS_PER_OCTAVE = 36
+_OCTAVES = 7
+_BASS_OCTAVES = 3
+_SUB = 4  # feature frames per latent frame
+_FMIN_C1 = 32.70319566257483
+
+
+def estimate_tuning(mono: np.ndarray, sample_rate: int) -> float:
+    """Deviation of the mix's tuning from A = 440 Hz in fractions of a semitone, in [-0.5, 0.5).
+
+    librosa's pitch-tracking estimate over the mix (0.0 for silence).
+    """
+    import librosa
+
+    y = np.asarray(mono, dtype=np.float32)
+    if y.size < 2048 or float(np.max(np.abs(y))) < 1e-5:
+        return 0.0
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "empty frequency set" on pitchless input: 0.0 below
+        t = float(librosa.estimate_tuning(y=y, sr=sample_rate, n_fft=4096, resolution=0.01, bins_per_octave=12))
+    return t if np.isfinite(t) else 0.0
+
+
+def _pool(x: np.ndarray, frames: int) -> np.ndarray:
+    """(C, n) feature frames -> (C, frames): mean of each latent frame's ``_SUB`` frames."""
+    need = frames * _SUB
+    if x.shape[1] < need:
+        x = np.pad(x, ((0, 0), (0, need - x.shape[1])), mode="edge" if x.shape[1] else "constant")
+    return x[:, :need].reshape(x.shape[0], frames, _SUB).mean(axis=2)
+
+
+def _cqt_chroma(cqt_mag: np.ndarray) -> np.ndarray:
+    """Fold a CQT magnitude (octaves * 36 bins from C1, n) into 12 pitch classes, peak 1 per frame."""
+    bins = cqt_mag.shape[0]
+    energy = cqt_mag ** 2
+    # 3 bins per semitone, centred: bin b belongs to semitone round(b / 3).
+    semis = np.round(np.arange(bins) / (_BINS_PER_OCTAVE / 12)).astype(int) % 12
+    chroma = np.zeros((12, energy.shape[1]), dtype=np.float64)
+    np.add.at(chroma, semis, energy)
+    peak = chroma.max(axis=0, keepdims=True)
+    return (chroma / np.where(peak > 1e-10, peak, 1.0)).astype(np.float32)
+
+
+def mix_features(mono: np.ndarray, sample_rate: int, frames: int, ratio: int,
+                 tuning: float | None = None) -> np.ndarray:
+    """Features of a mono mix at the model rate -> float32 (:data:`FEATURE_DIM`, ``frames``).
+
+    ``ratio`` is the number of samples per latent frame (a multiple of 4);
+    ``tuning`` in semitones (None: estimated). Deterministic for a given input.
+    """
+    import librosa
+
+    if ratio % _SUB:
+        raise ValueError(f"ratio must be a multiple of {_SUB}, got {ratio}")
+    hop = ratio // _SUB
+    y = np.asarray(mono, dtype=np.float32)
+    # Centre feature frame j on sample hop/2 + j*hop: the quarters of the latent frames.
+    y = np.pad(y, (0, max(0, frames * ratio - y.size)))[hop // 2:]
+    if tuning is None:
+        tuning = estimate_tuning(y, sample_rate)
+    octaves = _OCTAVES
+    while octaves > 1 and _FMIN_C1 * 2 ** (tuning / 12) * 2 ** octaves > 0.45 * sample_rate:
+        octaves -= 1
+    if float(np.max(np.abs(y))) < 1e-6:
+        cqt = np.zeros((octaves * _BINS_PER_OCTAVE, frames * _SUB), dtype=np.float32)
+    else:
+        cqt = np.abs(librosa.cqt(y, sr=sample_rate, hop_length=hop, fmin=_FMIN_C1, tuning=tuning,
+                                 n_bins=octaves * _BINS_PER_OCTAVE, bins_per_octave=_BINS_PER_OCTAVE,
+                                 res_type="soxr_hq")).astype(np.float32)
+    chroma = _cqt_chroma(cqt)
+    bass = _cqt_chroma(cqt[: _BASS_OCTAVES * _BINS_PER_OCTAVE])
+    onset = librosa.onset.onset_strength(y=y, sr=sample_rate, hop_length=hop)[None].astype(np.float32)
+    scale = float(np.percentile(onset, 95)) if onset.size else 0.0
+    onset = np.clip(onset / scale, 0.0, 4.0) if scale > 1e-6 else np.zeros_like(onset)
+    rms = librosa.feature.rms(y=y, frame_length=2 * hop, hop_length=hop)
+    level = np.clip((20 * np.log10(np.maximum(rms, 1e-4)) + 80.0) / 80.0, 0.0, 1.0).astype(np.float32)
+    feats = [_pool(chroma, frames), _pool(bass, frames), _pool(onset, frames), _pool(level, frames)]
+    return np.concatenate(feats, axis=0).astype(np.float32)
+
+
+def chroma_argmax_pitch_classes(mono: np.ndarray, sample_rate: int, hop: int = 512,
+                                smooth_s: float = 0.25) -> np.ndarray:
+    """The DSP baseline bass: per frame of ``hop`` samples, the argmax of the mix's CQT chroma
+    smoothed over ``smooth_s`` seconds (a moving average), tuning-corrected. Returns int (n,).
+    """
+    import librosa
+    from scipy.ndimage import uniform_filter1d
+
+    y = np.asarray(mono, dtype=np.float32)
+    tuning = estimate_tuning(y, sample_rate)
+    chroma = librosa.feature.chroma_cqt(y=y, sr=sample_rate, hop_length=hop, tuning=tuning)
+    width = max(1, int(round(smooth_s * sample_rate / hop)))
+    return np.argmax(uniform_filter1d(chroma, size=width, axis=1, mode="nearest"), axis=0)

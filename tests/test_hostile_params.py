@@ -1,0 +1,100 @@
+"""Hostile parameters: every numeric parameter at and past its limits, NaN and Inf, through
+every front end (CLI options, OSC keys, render checks, the Python API), and the last guard
+before a write (no speaker-damaging or silent file is ever written). Fast: no model runs
+except where a render must get as far as the write."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from groundbass.bridge.cli import main
+from groundbass.bridge.osc import protocol as P
+from groundbass.bridge.render import RenderError, RenderParams, check_output_audio, check_params, render_file
+from groundbass.core.params import NUMBERS
+
+from osc_support import generator, model_path, write_mix  # noqa: F401  (fixtures)
+
+CLI_FLAG = {name: "--" + name.replace("_", "-") for name in NUMBERS}
+BAD_FLOATS = ["nan", "inf", "-inf", "NaN", "1e999"]
+
+
+def _past_limits(spec):
+    step = 1 if spec.kind == "int" else 1e-3
+    return [spec.lo - step, spec.hi + step]
+
+
+@pytest.mark.parametrize("name", sorted(NUMBERS))
+def test_cli_refuses_every_parameter_past_its_limits_and_non_finite(tmp_path, name):
+    spec = NUMBERS[name]
+    mix = write_mix(tmp_path / "mix.wav", seconds=0.6)
+    out = tmp_path / "out.wav"
+    values = [*map(str, _past_limits(spec)), *BAD_FLOATS]
+    if name == "seed":
+        values.remove(str(spec.lo - 1))  # -1 means "random" for the seed
+        values.append("-2")
+    for value in values:
+        res = CliRunner().invoke(main, ["generate", str(mix), "-o", str(out), CLI_FLAG[name], value])
+        assert res.exit_code == 2, (name, value, res.output)
+        assert "Traceback" not in res.output and CLI_FLAG[name] in res.output
+        assert not out.exists()
+
+
+@pytest.mark.parametrize("name", sorted(NUMBERS))
+def test_osc_keys_refuse_the_same_values(name):
+    spec = NUMBERS[name]
+    for value in [*_past_limits(spec), math.nan, math.inf, -math.inf]:
+        if name == "seed" and value == -1:
+            continue
+        with pytest.raises(P.ProtocolError):
+            P.coerce_param(name, value)
+    assert P.coerce_param(name, spec.lo)[1] == spec.lo
+    assert P.coerce_param(name, spec.hi)[1] == spec.hi
+
+
+@pytest.mark.parametrize("name", sorted(NUMBERS))
+def test_render_checks_accept_the_limits_and_refuse_past_them(name):
+    spec = NUMBERS[name]
+    for ok in (spec.lo, spec.hi):
+        check_params(RenderParams(**{name: ok}))
+    for bad in [*_past_limits(spec), math.nan, math.inf]:
+        with pytest.raises(RenderError, match=name):
+            check_params(RenderParams(**{name: bad}))
+
+
+def test_python_api_refuses_non_finite_guidance(generator):  # noqa: F811
+    mix = np.zeros(22050, np.float32)
+    for kw in ({"cfg": math.nan}, {"cfg": math.inf}, {"phi": 1.5}, {"grounding": -0.1}, {"steps": 0},
+               {"style_cfg": math.nan}):
+        with pytest.raises(ValueError):
+            generator.generate(mix, 22050, seed=0, **kw)
+
+
+def test_output_guard_refuses_dc_full_scale_nan_and_unexpected_silence(tmp_path):
+    path = tmp_path / "x.wav"
+    sine = (0.3 * np.sin(np.arange(44100) * 0.05)).astype(np.float32)
+    check_output_audio(sine, path, mix_silent=False)  # an ordinary bass passes
+    check_output_audio(np.zeros(100, np.float32), path, mix_silent=True)  # silence for a silent mix is fine
+    for bad, why in [(np.full(44100, -1.0, np.float32), "full scale"),
+                     (np.full(44100, 0.3, np.float32), "DC"),
+                     (np.where(np.arange(44100) == 5, np.nan, sine).astype(np.float32), "NaN"),
+                     (np.zeros(44100, np.float32), "silent")]:
+        with pytest.raises(RenderError, match=why):
+            check_output_audio(bad, path, mix_silent=False)
+
+
+def test_a_dc_generation_is_never_written(generator, tmp_path, monkeypatch):  # noqa: F811
+    """What `--cfg nan` did before: the model's output pinned at -1.0. The render must stop
+    before the write, name the file, and leave nothing behind."""
+    mix = write_mix(tmp_path / "mix.wav", seconds=0.6)
+    out = tmp_path / "o" / "bass.wav"
+    monkeypatch.setattr(type(generator), "generate",
+                        lambda self, m, sr, **kw: -np.ones_like(np.asarray(m, np.float32)))
+    with pytest.raises(RenderError, match=str(out)):
+        render_file(generator, mix, out, RenderParams(steps=1, seed=0))
+    assert not out.exists() and list(out.parent.iterdir()) == []
+    assert sf.info(str(mix)).frames > 0  # input untouched
