@@ -9,11 +9,10 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import soundfile as sf
-
-from typing import Callable
 
 from groundbass.core.atomic import atomic_path, open_directory, write_in_directory
 

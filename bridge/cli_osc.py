@@ -63,7 +63,33 @@ def serve(host: str, port: int, model: str, device: str, allow_roots: tuple[str,
         click.echo("groundbass bridge stopped", err=True)
 
 
-@click.command("send")
+class _SendCommand(click.Command):
+    """``send`` whose usage errors (a bad option value) also land in the ``--status-file`` when
+    one was named, so a DAW script polling that file reports the error at once instead of
+    waiting for a status that never comes."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        given = list(args)  # click's parser consumes the list it is given
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            args = given
+            path = next((a.split("=", 1)[1] for a in args if a.startswith("--status-file=")), None)
+            if path is None and "--status-file" in args[:-1]:
+                path = args[args.index("--status-file") + 1]
+            if path:
+                try:
+                    from .osc.status_file import write_json_atomic
+
+                    write_json_atomic(path, {"state": "error", "job": None, "progress": 0.0, "stage": "",
+                                             "error": f"groundbass send: {exc.format_message()}",
+                                             "outputs": [], "midi": [], "seeds": [], "pid": os.getpid()})
+                except OSError:
+                    pass
+            raise
+
+
+@click.command("send", cls=_SendCommand)
 @click.argument("mix", type=click.Path(dir_okay=False))
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.option("--style", type=click.Path(dir_okay=False), help="Reference bass: the bass takes on its timbre.")

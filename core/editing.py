@@ -24,6 +24,7 @@ the new audio with equal-power crossfades.
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F

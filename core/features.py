@@ -10,7 +10,8 @@ Channels (:data:`FEATURE_NAMES`, 26 in all), one value per latent frame:
 - ``chroma``: 12-bin CQT chroma of the whole mix (C1 to B7), each frame scaled to a peak of 1;
 - ``bass_chroma``: the same from the lowest three octaves only (C1 to B3), where a bass
   line's notes sit in the other instruments' left hand;
-- ``onset``: onset strength (spectral flux), divided by the excerpt's 95th percentile;
+- ``onset``: onset strength (spectral flux), divided by the excerpt's 95th percentile (by its
+  maximum when that percentile is 0), clipped to 0..4;
 - ``level``: frame RMS in dB, mapped from -80..0 dBFS to 0..1.
 
 The CQT follows the mix's tuning (:func:`estimate_tuning`), so a mix tuned to A = 432 Hz
@@ -107,6 +108,8 @@ def mix_features(mono: np.ndarray, sample_rate: int, frames: int, ratio: int,
     bass = _cqt_chroma(cqt[: _BASS_OCTAVES * _BINS_PER_OCTAVE])
     onset = librosa.onset.onset_strength(y=y, sr=sample_rate, hop_length=hop)[None].astype(np.float32)
     scale = float(np.percentile(onset, 95)) if onset.size else 0.0
+    if scale <= 1e-6 and onset.size:  # a mostly silent excerpt: scale by its strongest onset
+        scale = float(onset.max())
     onset = np.clip(onset / scale, 0.0, 4.0) if scale > 1e-6 else np.zeros_like(onset)
     rms = librosa.feature.rms(y=y, frame_length=2 * hop, hop_length=hop)
     level = np.clip((20 * np.log10(np.maximum(rms, 1e-4)) + 80.0) / 80.0, 0.0, 1.0).astype(np.float32)

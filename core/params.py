@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["NumberSpec", "NUMBERS", "MAX_VARIATIONS", "MAX_STEPS", "check_number", "SAMPLER_NAMES", "SAMPLER_HELP",
+__all__ = ["lua_ranges", "NumberSpec", "NUMBERS", "MAX_VARIATIONS", "MAX_STEPS", "check_number", "SAMPLER_NAMES", "SAMPLER_HELP",
            "check_sampler"]
 
 MAX_VARIATIONS = 16
@@ -85,3 +85,18 @@ def check_sampler(value: Any) -> str:
     if value not in SAMPLER_NAMES:
         raise ValueError(f"sampler must be one of {', '.join(SAMPLER_NAMES)}, got {value!r}")
     return str(value)
+
+
+def lua_ranges() -> str:
+    """The numeric ranges as a Lua module for the REAPER scripts
+    (``reaper_scripts/groundbass_params.lua``; a test keeps the file equal to this text)."""
+    lines = ["-- @noindex", "-- groundbass parameter ranges, generated from groundbass/core/params.py",
+             "-- (tests/test_reaper_scripts.py checks that this file matches it; do not edit by hand).",
+             "return {"]
+    for spec in NUMBERS.values():
+        kind = "integer" if spec.kind == "int" else "number"
+        lo = int(spec.lo) if spec.kind == "int" else spec.lo
+        hi = int(spec.hi) if spec.kind == "int" else spec.hi
+        lines.append(f'  {spec.name} = {{ kind = "{kind}", lo = {lo!r}, hi = {hi!r} }},')
+    lines.append("}")
+    return "\n".join(lines) + "\n"

@@ -12,6 +12,7 @@
 --   `groundbass serve`. See reaper_scripts/README.md.
 -- @provides
 --   [nomain] groundbass_common.lua
+--   [nomain] groundbass_params.lua
 --   [main] groundbass - Settings.lua
 --   [main] groundbass - Regenerate last.lua
 -- @link https://github.com/groundbass/groundbass

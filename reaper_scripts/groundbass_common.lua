@@ -19,6 +19,7 @@ gb.SETTINGS = {
   { "phi", "Rescale phi 0..1", "" },
   { "steps", "Diffusion steps", "" },
   { "grounding", "Style grounding 0..1", "" },
+  { "style_cfg", "Style (timbre) guidance 0..10", "" },
   { "style", "Style reference bass file", "" },
   { "seed", "Seed (-1 = random)", "-1" },
   { "variations", "Variations", "1" },
@@ -42,22 +43,31 @@ function gb.save_settings(s)
   end
 end
 
--- Checks settings values; returns nil or a one-line message.
+-- The parameter ranges of the command line and the bridge (one spec: groundbass/core/params.py).
+local here = debug.getinfo(1, "S").source:match("^@?(.*[/\\])") or ""
+gb.RANGES = dofile(here .. "groundbass_params.lua")
+
+-- Checks settings values against gb.RANGES (the same ranges `groundbass send` applies), so a
+-- bad value is reported here at once instead of by a failed job; returns nil or a message.
 function gb.check_settings(s)
-  local numeric = { port = "integer", steps = "integer", seed = "integer", variations = "integer",
-                    cfg = "number", phi = "number", grounding = "number", midi = "integer" }
-  for key, kind in pairs(numeric) do
+  local p = tonumber(s.port)
+  if s.port ~= "" and (p == nil or p ~= math.floor(p) or p < 1 or p > 65535) then
+    return "port must be an integer within 1..65535, got '" .. tostring(s.port) .. "'"
+  end
+  for key, r in pairs(gb.RANGES) do
     local v = s[key]
-    if v ~= nil and v ~= "" then
+    if v ~= nil and v ~= "" and not (key == "seed" and v == "-1") then
       local n = tonumber(v)
-      if n == nil or (kind == "integer" and math.type(n) ~= "integer" and n ~= math.floor(n)) then
-        return key .. " must be " .. (kind == "integer" and "an integer" or "a number") .. ", got '" .. v .. "'"
+      if n == nil or n ~= n or n == math.huge or n == -math.huge then
+        return key .. " must be " .. (r.kind == "integer" and "an integer" or "a number") .. ", got '" .. v .. "'"
+      end
+      if r.kind == "integer" and (n ~= math.floor(n) or tostring(v):find("[%.eE]")) then
+        return key .. " must be an integer, got '" .. v .. "'"
+      end
+      if n < r.lo or n > r.hi then
+        return key .. " must be within " .. tostring(r.lo) .. ".." .. tostring(r.hi) .. ", got '" .. v .. "'"
       end
     end
-  end
-  if s.phi ~= "" and (tonumber(s.phi) < 0 or tonumber(s.phi) > 1) then return "phi must be within 0..1" end
-  if s.grounding ~= "" and (tonumber(s.grounding) < 0 or tonumber(s.grounding) > 1) then
-    return "grounding must be within 0..1"
   end
   if s.midi ~= "" and s.midi ~= "0" and s.midi ~= "1" then return "MIDI export must be 0 or 1" end
   return nil
@@ -97,6 +107,7 @@ function gb.send_args(s, mix, out, status_path, seed)
     if value ~= nil and value ~= "" then args[#args + 1] = flag; args[#args + 1] = tostring(value) end
   end
   opt("--cfg", s.cfg); opt("--phi", s.phi); opt("--steps", s.steps); opt("--grounding", s.grounding)
+  opt("--style-cfg", s.style_cfg)
   opt("--style", s.style)
   if seed ~= nil and tonumber(seed) ~= nil and tonumber(seed) >= 0 then opt("--seed", string.format("%d", seed)) end
   opt("--variations", s.variations); opt("--fx", s.fx)

@@ -6,10 +6,9 @@ import subprocess
 import sys
 
 from click.testing import CliRunner
+from osc_support import write_mix
 
 from groundbass.bridge.cli import main
-
-from osc_support import write_mix
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -53,3 +52,14 @@ def test_help_and_send_do_not_import_torch():
             "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.stdout.strip().splitlines()[-1] == "NO-TORCH", res.stdout + res.stderr
+
+
+def test_send_usage_errors_are_written_to_the_status_file(tmp_path):
+    """A DAW script polls the status file: a bad option must show up there at once."""
+    import json
+
+    status = tmp_path / "status.json"
+    res = _run("send", "a.wav", "b.wav", "--steps", "2.0", "--status-file", str(status), "--port", "9")
+    assert res.returncode == 2
+    st = json.loads(status.read_text())
+    assert st["state"] == "error" and "--steps" in st["error"]

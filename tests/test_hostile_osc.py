@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 import time
 
-from groundbass.bridge.osc import protocol as P
-
 from osc_support import client, collect, generator, model_path, server, write_mix  # noqa: F401  (fixtures)
+
+from groundbass.bridge.osc import protocol as P
 
 
 def test_unknown_type_tags_get_an_error_not_a_pong(client):  # noqa: F811

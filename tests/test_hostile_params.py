@@ -11,13 +11,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
+from osc_support import generator, model_path, write_mix  # noqa: F401  (fixtures)
 
 from groundbass.bridge.cli import main
 from groundbass.bridge.osc import protocol as P
 from groundbass.bridge.render import RenderError, RenderParams, check_output_audio, check_params, render_file
 from groundbass.core.params import NUMBERS
-
-from osc_support import generator, model_path, write_mix  # noqa: F401  (fixtures)
 
 CLI_FLAG = {name: "--" + name.replace("_", "-") for name in NUMBERS}
 BAD_FLOATS = ["nan", "inf", "-inf", "NaN", "1e999"]

@@ -218,7 +218,7 @@ def test_missing_command_reports_after_a_timeout(daw):
 
 @needs_lua
 def test_settings_are_stored_with_set_ext_state(daw):
-    values = ["/opt/gb/bin/groundbass", "9031", "2.5", "0.7", "32", "0.8", "/a, b/style.wav", "7", "2",
+    values = ["/opt/gb/bin/groundbass", "9031", "2.5", "0.7", "32", "0.8", "1.5", "/a, b/style.wav", "7", "2",
               "warm", "1"]
     setup = base_setup(daw, user_inputs={"ok": True, "csv": "\n".join(values)})
     r = run_script(SETTINGS, daw["tmp"], setup)
@@ -262,3 +262,20 @@ def test_windows_quoting(tmp_path):
     """))
     out = subprocess.run([LUA, str(script)], capture_output=True, text=True, timeout=30, check=True).stdout
     assert out == r'"C:\Program Files\gb\groundbass.exe" "C:\a b\\" "x\"y"'
+
+
+def test_parameter_ranges_file_matches_the_spec():
+    """The Lua scripts check settings with the CLI's ranges: the generated file must be current."""
+    from groundbass.core.params import lua_ranges
+
+    assert (SCRIPTS / "groundbass_params.lua").read_text() == lua_ranges()
+
+
+@needs_lua
+@pytest.mark.parametrize("field, value, word", [(4, "2.0", "steps"), (2, "nan", "cfg"), (2, "25", "cfg"),
+                                                (8, "-5", "seed"), (6, "11", "style_cfg"), (9, "0", "variations")])
+def test_settings_refuse_what_the_command_line_would_refuse(daw, field, value, word):
+    values = ["/opt/gb/bin/groundbass", "9031", "2.5", "0.7", "32", "0.8", "1.5", "", "7", "2", "warm", "1"]
+    values[field] = value
+    r = run_script(SETTINGS, daw["tmp"], base_setup(daw, user_inputs={"ok": True, "csv": "\n".join(values)}))
+    assert len(r["boxes"]) == 1 and word in r["boxes"][0]["msg"], r["boxes"]

@@ -31,10 +31,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ..atomic import atomic_path, write_text_atomic
-from ..audio import level_gain
+from ..audio import level_gain, rms
 from ..autoencoder import SpectrogramAutoencoder
 from ..config import config_to_dict
-from ..audio import rms
 from ..data.augment import process_mix
 from ..data.manifest import Song, read_manifest
 from ..data.pairs import choose_subset, db_to_gain
