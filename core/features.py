@@ -42,14 +42,22 @@ _SUB = 4  # feature frames per latent frame
 _FMIN_C1 = 32.70319566257483
 
 
+_TUNING_EXCERPT_S = 20.0  # the tuning is estimated on at most three excerpts this long
+
+
 def estimate_tuning(mono: np.ndarray, sample_rate: int) -> float:
     """Deviation of the mix's tuning from A = 440 Hz in fractions of a semitone, in [-0.5, 0.5).
 
-    librosa's pitch-tracking estimate over the mix (0.0 for silence).
+    librosa's pitch-tracking estimate (0.0 for silence), over the whole mix up to a minute,
+    else over three 20-second excerpts (start, middle, end), so time and memory stay bounded.
     """
     import librosa
 
     y = np.asarray(mono, dtype=np.float32)
+    n = int(_TUNING_EXCERPT_S * sample_rate)
+    if y.size > 3 * n:
+        mid = (y.size - n) // 2
+        y = np.concatenate([y[:n], y[mid:mid + n], y[-n:]])
     if y.size < 2048 or float(np.max(np.abs(y))) < 1e-5:
         return 0.0
     with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -78,23 +86,52 @@ def _cqt_chroma(cqt_mag: np.ndarray) -> np.ndarray:
     return (chroma / np.where(peak > 1e-10, peak, 1.0)).astype(np.float32)
 
 
+_CHUNK_FRAMES = 512  # latent frames per window of the chunked pass (about 48 s at 10.77 Hz)
+_CONTEXT_FRAMES = 32  # context on each side (3 s: longer than the lowest CQT filter)
+
+
 def mix_features(mono: np.ndarray, sample_rate: int, frames: int, ratio: int,
                  tuning: float | None = None) -> np.ndarray:
     """Features of a mono mix at the model rate -> float32 (:data:`FEATURE_DIM`, ``frames``).
 
     ``ratio`` is the number of samples per latent frame (a multiple of 4);
-    ``tuning`` in semitones (None: estimated). Deterministic for a given input.
+    ``tuning`` in semitones (None: estimated). Deterministic for a given input. Long mixes
+    are processed in windows of :data:`_CHUNK_FRAMES` latent frames with context on both
+    sides, so memory stays flat in the length; the onset scale is the whole mix's.
     """
-    import librosa
-
     if ratio % _SUB:
         raise ValueError(f"ratio must be a multiple of {_SUB}, got {ratio}")
-    hop = ratio // _SUB
     y = np.asarray(mono, dtype=np.float32)
-    # Centre feature frame j on sample hop/2 + j*hop: the quarters of the latent frames.
-    y = np.pad(y, (0, max(0, frames * ratio - y.size)))[hop // 2:]
     if tuning is None:
         tuning = estimate_tuning(y, sample_rate)
+    if frames <= _CHUNK_FRAMES + 2 * _CONTEXT_FRAMES:
+        feats, onset = _features(y, sample_rate, frames, ratio, tuning)
+    else:
+        y = np.pad(y, (0, max(0, frames * ratio - y.size)))
+        parts, onsets = [], []
+        for start in range(0, frames, _CHUNK_FRAMES):
+            stop = min(start + _CHUNK_FRAMES, frames)
+            lo, hi = max(0, start - _CONTEXT_FRAMES), min(frames, stop + _CONTEXT_FRAMES)
+            f, o = _features(y[lo * ratio: hi * ratio], sample_rate, hi - lo, ratio, tuning)
+            parts.append(f[:, start - lo: stop - lo])
+            onsets.append(o[:, (start - lo) * _SUB: (stop - lo) * _SUB])
+        feats, onset = np.concatenate(parts, axis=1), np.concatenate(onsets, axis=1)
+    scale = float(np.percentile(onset, 95)) if onset.size else 0.0
+    if scale <= 1e-6 and onset.size:  # a mostly silent excerpt: scale by its strongest onset
+        scale = float(onset.max())
+    onset = np.clip(onset / scale, 0.0, 4.0) if scale > 1e-6 else np.zeros_like(onset)
+    feats[24] = _pool(onset, frames)[0]
+    return feats
+
+
+def _features(y: np.ndarray, sample_rate: int, frames: int, ratio: int,
+              tuning: float) -> tuple[np.ndarray, np.ndarray]:
+    """One window: (features with the onset row left raw, the raw onset envelope (1, 4 * frames))."""
+    import librosa
+
+    hop = ratio // _SUB
+    # Centre feature frame j on sample hop/2 + j*hop: the quarters of the latent frames.
+    y = np.pad(y, (0, max(0, frames * ratio - y.size)))[hop // 2:]
     octaves = _OCTAVES
     while octaves > 1 and _FMIN_C1 * 2 ** (tuning / 12) * 2 ** octaves > 0.45 * sample_rate:
         octaves -= 1
@@ -107,14 +144,13 @@ def mix_features(mono: np.ndarray, sample_rate: int, frames: int, ratio: int,
     chroma = _cqt_chroma(cqt)
     bass = _cqt_chroma(cqt[: _BASS_OCTAVES * _BINS_PER_OCTAVE])
     onset = librosa.onset.onset_strength(y=y, sr=sample_rate, hop_length=hop)[None].astype(np.float32)
-    scale = float(np.percentile(onset, 95)) if onset.size else 0.0
-    if scale <= 1e-6 and onset.size:  # a mostly silent excerpt: scale by its strongest onset
-        scale = float(onset.max())
-    onset = np.clip(onset / scale, 0.0, 4.0) if scale > 1e-6 else np.zeros_like(onset)
+    need = frames * _SUB
+    onset = np.pad(onset, ((0, 0), (0, max(0, need - onset.shape[1]))), mode="edge" if onset.size else "constant")
+    onset = onset[:, :need]
     rms = librosa.feature.rms(y=y, frame_length=2 * hop, hop_length=hop)
     level = np.clip((20 * np.log10(np.maximum(rms, 1e-4)) + 80.0) / 80.0, 0.0, 1.0).astype(np.float32)
     feats = [_pool(chroma, frames), _pool(bass, frames), _pool(onset, frames), _pool(level, frames)]
-    return np.concatenate(feats, axis=0).astype(np.float32)
+    return np.concatenate(feats, axis=0).astype(np.float32), onset
 
 
 def chroma_argmax_pitch_classes(mono: np.ndarray, sample_rate: int, hop: int = 512,

@@ -17,7 +17,7 @@ import torch
 
 from .spectral import stft
 
-__all__ = ["frame_f0", "harmonic_carrier", "carrier_phase"]
+__all__ = ["frame_f0", "held_f0", "harmonic_carrier", "carrier_phase", "CarrierTrack"]
 
 
 def frame_f0(classes: torch.Tensor, pitch_low: int, tuning: float = 0.0) -> torch.Tensor:
@@ -27,6 +27,33 @@ def frame_f0(classes: torch.Tensor, pitch_low: int, tuning: float = 0.0) -> torc
     midi = (pitch_low + classes - 1).double() + float(tuning)
     f0 = 440.0 * torch.pow(2.0, (midi - 69.0) / 12.0)
     return torch.where(classes > 0, f0, torch.zeros_like(f0))
+
+
+def held_f0(f0: torch.Tensor) -> torch.Tensor:
+    """``f0`` (batch, frames) in Hz with every silent (0 Hz) frame holding the last voiced pitch
+    (the first voiced one before it; 55 Hz for a wholly silent row), float64 — the pitch the
+    carrier plays, so its phase never jumps."""
+    voiced = f0 > 0
+    frames = f0.shape[-1]
+    idx = torch.arange(frames, device=f0.device).expand_as(f0)
+    last = torch.cummax(torch.where(voiced, idx, torch.full_like(idx, -1)), dim=-1).values
+    first = torch.where(voiced, idx, torch.full_like(idx, frames)).min(dim=-1, keepdim=True).values
+    pos = torch.where(last >= 0, last, first.clamp(max=frames - 1))
+    held = torch.gather(f0.double(), -1, pos)
+    return torch.where(held > 0, held, torch.full_like(held, 55.0))
+
+
+def _pulse(held: torch.Tensor, phase0: torch.Tensor, hop: int, sample_rate: int, max_freq: float) -> torch.Tensor:
+    """The band-limited pulse train for frame pitches ``held`` (batch, n) float64 starting at
+    running phase ``phase0`` (batch,) -> (batch, n * hop) float64."""
+    f = held.repeat_interleave(hop, dim=-1)
+    phi = phase0[:, None] + torch.cumsum(2 * math.pi * f / sample_rate, dim=-1)
+    n_harm = torch.floor(max_freq / f).clamp(min=1.0)
+    half = torch.sin(phi / 2)
+    tiny = half.abs() < 1e-9
+    dirichlet = torch.sin((n_harm + 0.5) * phi) / torch.where(tiny, torch.ones_like(half), half)
+    pulse = torch.where(tiny, 2 * n_harm + 1, dirichlet) - 1.0  # = 2 * sum_{h=1..H} cos(h * phi)
+    return pulse / (2 * n_harm)
 
 
 def harmonic_carrier(f0: torch.Tensor, hop: int, sample_rate: int, seed: int = 0,
@@ -41,30 +68,36 @@ def harmonic_carrier(f0: torch.Tensor, hop: int, sample_rate: int, seed: int = 0
     it stays continuous through note changes.
     """
     max_freq = 0.45 * sample_rate if max_freq is None else max_freq
-    voiced = f0 > 0
-    # Hold the last voiced pitch through silences (and the first one before it) so the phase
-    # never jumps; a wholly silent row gets 55 Hz (its magnitude, or the noise, is what is heard).
-    frames = f0.shape[-1]
-    idx = torch.arange(frames, device=f0.device).expand_as(f0)
-    last = torch.cummax(torch.where(voiced, idx, torch.full_like(idx, -1)), dim=-1).values
-    first = torch.where(voiced, idx, torch.full_like(idx, frames)).min(dim=-1, keepdim=True).values
-    pos = torch.where(last >= 0, last, first.clamp(max=frames - 1))
-    held = torch.gather(f0.double(), -1, pos)
-    held = torch.where(held > 0, held, torch.full_like(held, 55.0))
-    f = held.repeat_interleave(hop, dim=-1)
-    phi = torch.cumsum(2 * math.pi * f / sample_rate, dim=-1)
-    n_harm = torch.floor(max_freq / f).clamp(min=1.0)
-    half = torch.sin(phi / 2)
-    tiny = half.abs() < 1e-9
-    dirichlet = torch.sin((n_harm + 0.5) * phi) / torch.where(tiny, torch.ones_like(half), half)
-    pulse = torch.where(tiny, 2 * n_harm + 1, dirichlet) - 1.0  # = 2 * sum_{h=1..H} cos(h * phi)
-    pulse = pulse / (2 * n_harm)
+    held = held_f0(f0)
+    pulse = _pulse(held, torch.zeros(held.shape[0], dtype=torch.float64, device=held.device), hop, sample_rate,
+                   max_freq)
     if hold:
         return pulse.float()
     gen = torch.Generator().manual_seed(seed)
     noise = (1e-2 * torch.randn(pulse.shape, generator=gen, dtype=torch.float64)).to(pulse.device)
-    v = voiced.repeat_interleave(hop, dim=-1)
+    v = (f0 > 0).repeat_interleave(hop, dim=-1)
     return torch.where(v, pulse, noise).float()
+
+
+class CarrierTrack:
+    """The held carrier of a whole song, rendered piece by piece with bounded memory: the
+    frame pitches and the running phase at every frame start are kept (a few numbers per
+    frame), and :meth:`phase` gives the STFT phase of any frame range exactly as
+    :func:`carrier_phase` of the whole song would (given a little context around the range)."""
+
+    def __init__(self, classes: torch.Tensor, pitch_low: int, hop: int, sample_rate: int, tuning: float = 0.0,
+                 max_freq: float | None = None) -> None:
+        self.hop, self.sample_rate = hop, sample_rate
+        self.max_freq = 0.45 * sample_rate if max_freq is None else max_freq
+        self.held = held_f0(frame_f0(classes, pitch_low, tuning))
+        step = 2 * math.pi * self.held * hop / sample_rate  # phase advance over each frame
+        self.start_phase = torch.cumsum(step, dim=-1) - step  # running phase at each frame's start
+        self.frames = classes.shape[-1]
+
+    def phase(self, lo: int, hi: int, n_fft: int) -> torch.Tensor:
+        """STFT phase (batch, n_fft // 2 + 1, hi - lo) of the carrier's frames ``[lo, hi)``."""
+        pulse = _pulse(self.held[:, lo:hi], self.start_phase[:, lo], self.hop, self.sample_rate, self.max_freq)
+        return torch.angle(stft(pulse.float(), n_fft, self.hop))
 
 
 def carrier_phase(classes: torch.Tensor, pitch_low: int, n_fft: int, hop: int, sample_rate: int,
