@@ -28,6 +28,8 @@ __all__ = [
     "chroma_track",
     "compatibility",
     "matching_accuracy",
+    "logmel_frames",
+    "frechet_distance",
 ]
 
 
@@ -173,3 +175,26 @@ def matching_accuracy(scores: np.ndarray) -> float:
     """Top-1 accuracy of a (mixes x basses) score matrix: share of rows whose best column is
     the diagonal (paper Fig. 3)."""
     return float(np.mean(np.argmax(scores, axis=1) == np.arange(scores.shape[0])))
+
+
+def logmel_frames(audio: np.ndarray, sample_rate: int, n_mels: int = 64) -> np.ndarray:
+    """Log-mel frames of a bass (22.05 kHz, 2048-point STFT, hop 512, ``n_mels`` bands up to
+    8 kHz, dB): (frames, n_mels) — the frame statistics :func:`frechet_distance` compares."""
+    import librosa
+
+    y = resample(to_mono(audio), sample_rate, 22050)
+    m = librosa.feature.melspectrogram(y=y, sr=22050, n_fft=2048, hop_length=512, n_mels=n_mels, fmax=8000)
+    return librosa.power_to_db(m, ref=1.0, top_db=None).T.astype(np.float64)
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two sets of frames (rows):
+    ``|mu_a - mu_b|^2 + tr(C_a + C_b - 2 (C_a C_b)^(1/2))``. An offline audio-quality measure
+    (FAD-style, on log-mel statistics instead of a learned embedding)."""
+    from scipy import linalg
+
+    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
+    ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean, _ = linalg.sqrtm(ca @ cb, disp=False)
+    covmean = np.real(covmean)
+    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(ca + cb - 2 * covmean))

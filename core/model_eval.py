@@ -19,6 +19,9 @@ each song's non-bass stems is the mix; the generator makes a bass for it. Measur
   :func:`~groundbass.core.features.chroma_argmax_pitch_classes`);
 - ``processing="heldout"`` runs every mix through per-stem and bus effects that training
   never sees (:mod:`.data.augment`), seeded per song: the out-of-domain condition;
+- audio quality offline: Fréchet distance between the log-mel frame statistics of the
+  generated and the true basses (``frechet_logmel``; beside it the same distance between the
+  true basses of the two halves of the songs, a yardstick of song-to-song spread);
 - bass autoencoder reconstruction (pitch-class agreement, MSSD, LSD) on the true basses.
 """
 
@@ -45,6 +48,8 @@ from .metrics import (
     chroma_track,
     compatibility,
     cosine_distance,
+    frechet_distance,
+    logmel_frames,
     load_chords,
     matching_accuracy,
     mfcc_embedding,
@@ -149,6 +154,15 @@ def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float 
         if progress:
             progress(n + i + 1, 2 * n)
 
+    # audio quality without listening: Fréchet distance of log-mel frame statistics, generated
+    # basses vs the true basses of the same songs (and, as a yardstick, true basses vs the
+    # true basses of the other half of the songs)
+    gen_frames = np.concatenate([logmel_frames(b, rate) for b in gens])
+    true_frames = [logmel_frames(b, rate) for b in trues]
+    fd = frechet_distance(gen_frames, np.concatenate(true_frames))
+    half = max(1, n // 2)
+    fd_true_halves = frechet_distance(np.concatenate(true_frames[:half]), np.concatenate(true_frames[half:])) \
+        if n >= 4 else float("nan")
     ae = evaluate_autoencoder(gen.bass_ae, songs, "bass", seconds=min(seconds, 10.0)) if ae_figures else \
         {"pitch_class_agreement": float("nan"), "mssd": float("nan"), "lsd_db": float("nan")}
     col = lambda k: _mean([p[k] for p in per_song])  # noqa: E731
@@ -168,6 +182,8 @@ def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float 
         "grounding_cosine_not_grounded": _mean(cos_n),
         "grounding_euclidean_grounded": _mean(euc_g),
         "grounding_euclidean_not_grounded": _mean(euc_n),
+        "frechet_logmel": fd,
+        "frechet_logmel_true_halves": fd_true_halves,
         "onset_offset_ms": col("onset_ms"),
         "onset_offset_ms_true_bass": col("onset_ms_true"),
         "bass_ae_pitch_class_agreement": ae.get("pitch_class_agreement", float("nan")),

@@ -70,3 +70,14 @@ def test_silence_gives_zero_chroma():
 def test_chroma_argmax_baseline():
     pcs = chroma_argmax_pitch_classes(_tone([_hz(62)]), RATE)  # a D
     assert np.mean(pcs == 2) > 0.9
+
+
+def test_frechet_distance_known_answers():
+    from groundbass.core.metrics import frechet_distance
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((20000, 4))
+    b = rng.standard_normal((20000, 4))
+    assert frechet_distance(a, b) == pytest.approx(0.0, abs=0.01)
+    assert frechet_distance(a, b + 2.0) == pytest.approx(16.0, rel=0.02)  # |mu diff|^2 = 4 dims * 4
+    assert frechet_distance(a, 3 * b) == pytest.approx(4 * (3 - 1) ** 2, rel=0.05)  # tr: 4 * (1 + 9 - 6)
