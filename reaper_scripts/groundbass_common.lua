@@ -227,8 +227,24 @@ function gb.work_dir()
   return dir
 end
 
+-- Mute, for the render, every track groundbass made earlier (named "groundbass ..."): the
+-- model must hear the mix without a bass, not the previous take. Returns the tracks muted.
+function gb.mute_groundbass_tracks()
+  local muted = {}
+  for i = 0, reaper.CountTracks(0) - 1 do
+    local tr = reaper.GetTrack(0, i)
+    local _, name = reaper.GetSetMediaTrackInfo_String(tr, "P_NAME", "", false)
+    if name:sub(1, 11) == "groundbass " and reaper.GetMediaTrackInfo_Value(tr, "B_MUTE") == 0 then
+      reaper.SetMediaTrackInfo_Value(tr, "B_MUTE", 1)
+      muted[#muted + 1] = tr
+    end
+  end
+  return muted
+end
+
 -- Render the master mix of [start, stop] to <dir>/<name>.wav, restoring every RENDER_*
--- setting afterwards. Returns the file path, or nil and a message.
+-- setting afterwards (the secondary format is off during the render). Tracks made by
+-- groundbass are muted for the render and unmuted after. Returns the file path, or nil and a message.
 function gb.render_selection(start, stop, dir, name)
   local saved_num, saved_str = {}, {}
   for _, k in ipairs(gb.RENDER_NUMERIC) do saved_num[k] = reaper.GetSetProjectInfo(0, k, 0, false) end
@@ -250,7 +266,10 @@ function gb.render_selection(start, stop, dir, name)
   set_str("RENDER_FILE", dir)
   set_str("RENDER_PATTERN", name)
   set_str("RENDER_FORMAT", gb.WAV24)
+  set_str("RENDER_FORMAT2", "")     -- no second file in another format
+  local muted = gb.mute_groundbass_tracks()
   local ok, failure = pcall(reaper.Main_OnCommand, gb.RENDER_CMD, 0)
+  for _, tr in ipairs(muted) do reaper.SetMediaTrackInfo_Value(tr, "B_MUTE", 0) end
   for _, k in ipairs(gb.RENDER_NUMERIC) do set_num(k, saved_num[k]) end
   for _, k in ipairs(gb.RENDER_STRINGS) do set_str(k, saved_str[k]) end
   local path = dir .. gb.sep() .. name .. ".wav"

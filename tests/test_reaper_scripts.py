@@ -279,3 +279,22 @@ def test_settings_refuse_what_the_command_line_would_refuse(daw, field, value, w
     values[field] = value
     r = run_script(SETTINGS, daw["tmp"], base_setup(daw, user_inputs={"ok": True, "csv": "\n".join(values)}))
     assert len(r["boxes"]) == 1 and word in r["boxes"][0]["msg"], r["boxes"]
+
+
+@needs_lua
+def test_regenerate_renders_without_earlier_groundbass_tracks(daw):
+    """The previous take (a track named "groundbass bass ...") must not be in the mix the model
+    hears; the user's own tracks are; every mute state is restored after the render."""
+    projext = {"groundbass/last_start": "1.0", "groundbass/last_end": "3.0", "groundbass/last_seed": "7"}
+    tracks = [{"name": "Drums", "selected": False, "items": []},
+              {"name": "groundbass bass small-synth-v3 seed=7", "selected": False, "items": []},
+              {"name": "Keys", "selected": False, "items": [], "mute": True}]
+    r = run_script(REGENERATE, daw["tmp"], base_setup(daw, projext=projext, tracks=tracks))
+    assert r["boxes"] == []
+    (render,) = r["renders"]
+    assert render["tracks_heard"] == ["Drums"]  # Keys was muted by the user, the old take by us
+    assert render["RENDER_FORMAT2"] == ""
+    by_name = {t["name"]: t for t in r["tracks"]}
+    assert not by_name["groundbass bass small-synth-v3 seed=7"].get("mute")  # unmuted again
+    assert by_name["Keys"]["mute"] is True  # the user's own mute is left alone
+    assert r["proj"]["RENDER_FORMAT2"] == RENDER_DEFAULTS["RENDER_FORMAT2"]

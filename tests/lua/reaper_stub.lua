@@ -51,6 +51,10 @@ function api.Main_OnCommand(cmd, flag)
   if cmd == 42230 then  -- render with the most recent settings: write the file REAPER would
     local snap = {}
     for k, v in pairs(stub.proj) do snap[k] = v end
+    -- REAPER renders the master mix of unmuted tracks: record which tracks were heard
+    local heard = {}
+    for _, t in ipairs(stub.tracks) do if not t.mute then heard[#heard + 1] = t.name end end
+    snap.tracks_heard = heard
     stub.renders[#stub.renders + 1] = snap
     local path = stub.proj.RENDER_FILE .. "/" .. stub.proj.RENDER_PATTERN .. ".wav"
     local f = assert(io.open(path, "wb")); f:write("RIFF stand-in render"); f:close()
@@ -78,6 +82,15 @@ function api.GetSetMediaTrackInfo_String(track, key, value, is_set)
   assert(key == "P_NAME", "stand-in knows P_NAME only")
   if is_set then track.name = value end
   return true, track.name
+end
+function api.GetMediaTrackInfo_Value(track, key)
+  assert(key == "B_MUTE", "stand-in knows B_MUTE only")
+  return track.mute and 1 or 0
+end
+function api.SetMediaTrackInfo_Value(track, key, value)
+  assert(key == "B_MUTE", "stand-in knows B_MUTE only")
+  track.mute = value ~= 0
+  return true
 end
 function api.SetOnlyTrackSelected(track)
   for _, t in ipairs(stub.tracks) do t.selected = (t == track) end
@@ -197,7 +210,7 @@ function stub.dump(path)
   local calls = {}
   for i, c in ipairs(stub.calls) do calls[i] = c.name end
   local tracks = {}
-  for i, t in ipairs(stub.tracks) do tracks[i] = { name = t.name, items = t.items } end
+  for i, t in ipairs(stub.tracks) do tracks[i] = { name = t.name, items = t.items, mute = t.mute or false } end
   local f = assert(io.open(path, "w"))
   f:write(encode({
     calls = calls, tracks = tracks, boxes = stub.boxes, renders = stub.renders, exec = stub.exec,
