@@ -110,6 +110,11 @@ class _SendCommand(click.Command):
 @click.option("--midi/--no-midi", default=None, help="Also write a MIDI transcription.")
 @number_option("--tempo", "tempo")
 @click.option("--quantize", help="MIDI quantisation grid, e.g. 1/16.")
+@click.option("--keep", type=click.Path(dir_okay=False), help="An existing bass to edit (with --region or --continue).")
+@click.option("--region", help="START:END of --keep to regenerate (seconds; bars BAR[.BEAT] with --tempo).")
+@click.option("--continue", "continue_", is_flag=True, default=None, help="Continue --keep to the end of the mix.")
+@click.option("--loop", is_flag=True, default=None, help="Make a seamless loop of the whole mix.")
+@click.option("--crossfade", type=click.FloatRange(0, 1), help="Crossfade (s) at each edit edge.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bridge host.")
 @click.option("--port", default=9030, show_default=True, type=click.IntRange(1, 65535), help="Bridge UDP port.")
@@ -120,7 +125,7 @@ class _SendCommand(click.Command):
 @click.option("--timeout", type=float, help="Give up and cancel after this many seconds.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the output paths.")
 def send(mix: str, out: str, style, grounding, style_cfg, steps, sampler, cfg, phi, seed, variations, fx, loudness, match_mix, fmt,
-         bit_depth, sample_rate, midi, tempo, quantize, overwrite, host, port, job_id, wait, status_file,
+         bit_depth, sample_rate, midi, tempo, quantize, keep, region, continue_, loop, crossfade, overwrite, host, port, job_id, wait, status_file,
          timeout, quiet) -> None:
     """Send MIX to a running bridge and wait for the bass at OUT (exit 0 on success)."""
     from .osc.client import send_job
@@ -136,7 +141,9 @@ def send(mix: str, out: str, style, grounding, style_cfg, steps, sampler, cfg, p
     params = {"style": style, "grounding": grounding, "style_cfg": style_cfg, "steps": steps, "sampler": sampler, "cfg": cfg, "phi": phi, "seed": seed,
               "variations": variations, "fx": fx, "loudness": loudness, "match_mix": match_mix, "format": fmt,
               "bit_depth": bit_depth, "sample_rate": sample_rate, "midi": midi, "tempo": tempo,
-              "quantize": quantize, "overwrite": overwrite or None}
+              "quantize": quantize, "keep": str(Path(keep).resolve()) if keep else None, "region": region,
+              "continue": continue_ or None, "loop": loop or None, "crossfade": crossfade,
+              "overwrite": overwrite or None}
     last = {"stage": None, "pct": -1}
 
     def show(kind: str, info: dict) -> None:

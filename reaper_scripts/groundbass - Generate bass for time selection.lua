@@ -15,6 +15,7 @@
 --   [nomain] groundbass_params.lua
 --   [main] groundbass - Settings.lua
 --   [main] groundbass - Regenerate last.lua
+--   [main] groundbass - Regenerate bass in time selection.lua
 -- @link https://github.com/groundbass/groundbass
 
 local script_dir = debug.getinfo(1, "S").source:match("^@?(.*[/\\])") or ""

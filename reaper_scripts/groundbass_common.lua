@@ -328,6 +328,41 @@ function gb.insert_results(st, s, start)
   return failure
 end
 
+-- The selected item to edit: a groundbass item (on a track named "groundbass ...") whose
+-- active take plays an audio file. Returns item, take, source path, and the project time at
+-- which the file starts, or nil and a message.
+function gb.selected_groundbass_item()
+  local item = reaper.GetSelectedMediaItem(0, 0)
+  if not item then return nil, "Select a groundbass bass item first." end
+  local track = reaper.GetMediaItem_Track(item)
+  local _, tname = reaper.GetSetMediaTrackInfo_String(track, "P_NAME", "", false)
+  if tname:sub(1, 11) ~= "groundbass " then
+    return nil, "The selected item is not on a groundbass track (its track name starts with 'groundbass ')."
+  end
+  local take = reaper.GetActiveTake(item)
+  if not take then return nil, "The selected item has no active take." end
+  local path = reaper.GetMediaSourceFileName(reaper.GetMediaItemTake_Source(take))
+  if not path or path == "" or not reaper.file_exists(path) then
+    return nil, "The selected item's audio file was not found."
+  end
+  local pos = reaper.GetMediaItemInfo_Value(item, "D_POSITION")
+  local offs = reaper.GetMediaItemTakeInfo_Value(take, "D_STARTOFFS")
+  return item, take, path, pos - offs
+end
+
+-- Put `path` into `item` as a new active take that plays from the same offset as `old_take`
+-- (the old take stays, one click away). Call inside an undo block.
+function gb.add_take(item, old_take, path)
+  local take = reaper.AddTakeToMediaItem(item)
+  local src = reaper.PCM_Source_CreateFromFile(path)
+  if not take or not src then return "could not add " .. path .. " as a take" end
+  reaper.SetMediaItemTake_Source(take, src)
+  reaper.SetMediaItemTakeInfo_Value(take, "D_STARTOFFS", reaper.GetMediaItemTakeInfo_Value(old_take, "D_STARTOFFS"))
+  reaper.GetSetMediaItemTakeInfo_String(take, "P_NAME", "groundbass regenerated", true)
+  reaper.SetActiveTake(take)
+  return nil
+end
+
 function gb.error_box(message)
   reaper.ShowMessageBox(tostring(message), "groundbass", 0)
 end
@@ -335,8 +370,12 @@ end
 ------------------------------------------------------------------------------ the whole action
 
 -- Render the selection [start, stop], run `groundbass send`, poll, insert. `seed`: nil or -1
--- for the settings' seed, else this seed. Returns immediately; the rest runs under defer.
-function gb.generate(start, stop, seed)
+-- for the settings' seed, else this seed. `opts` (optional): `extra_args` (more `send`
+-- arguments, e.g. an edit's --keep/--region) and `on_done(st, s)` (what to do with the
+-- finished job instead of inserting new tracks; returns nil or a message). Returns
+-- immediately; the rest runs under defer.
+function gb.generate(start, stop, seed, opts)
+  opts = opts or {}
   local s = gb.get_settings()
   local bad = gb.check_settings(s)
   if bad then gb.error_box("Settings: " .. bad); return end
@@ -349,7 +388,9 @@ function gb.generate(start, stop, seed)
   local status_path = dir .. gb.sep() .. "groundbass-" .. stamp .. ".status.json"
   reaper.SetProjExtState(0, gb.SECTION, "last_start", string.format("%.17g", start))
   reaper.SetProjExtState(0, gb.SECTION, "last_end", string.format("%.17g", stop))
-  local cmd = gb.join_command(gb.send_args(s, mix, out, status_path, seed))
+  local args = gb.send_args(s, mix, out, status_path, seed)
+  for _, a in ipairs(opts.extra_args or {}) do args[#args + 1] = a end
+  local cmd = gb.join_command(args)
   reaper.ExecProcess(cmd, -1)  -- -1: do not wait; progress comes through the status file
   local t0 = reaper.time_precise()
   local function poll()
@@ -363,7 +404,8 @@ function gb.generate(start, stop, seed)
         return
       end
     elseif st.state == "done" then
-      local failure = gb.insert_results(st, s, start)
+      local failure
+      if opts.on_done then failure = opts.on_done(st, s) else failure = gb.insert_results(st, s, start) end
       if failure then gb.error_box(failure) end
       if st.seeds and st.seeds[1] then reaper.SetProjExtState(0, gb.SECTION, "last_seed", tostring(st.seeds[1])) end
       return

@@ -298,3 +298,44 @@ def test_regenerate_renders_without_earlier_groundbass_tracks(daw):
     assert not by_name["groundbass bass small-synth-v3 seed=7"].get("mute")  # unmuted again
     assert by_name["Keys"]["mute"] is True  # the user's own mute is left alone
     assert r["proj"]["RENDER_FORMAT2"] == RENDER_DEFAULTS["RENDER_FORMAT2"]
+
+
+REGION = SCRIPTS / "groundbass - Regenerate bass in time selection.lua"
+
+
+@needs_lua
+def test_regenerate_in_time_selection_adds_a_take_to_the_selected_item(daw):
+    """A groundbass item at 2.0 s playing its file from offset 0.5 s; the time selection 3.0-4.0 s
+    is file time 1.5-2.5 s. The mix under the whole file is rendered (from 1.5 s), send gets
+    --keep FILE --region 1.5:2.5, and the result becomes the item's new active take."""
+    old = daw["project_dir"] / "groundbass" / "old take.wav"
+    old.parent.mkdir()
+    old.write_bytes(b"RIFF old take")
+    item = {"position": 2.0, "length": 4.0, "selected": True, "takes": [{"path": str(old), "offset": 0.5}]}
+    tracks = [{"name": "groundbass bass small-synth-v3", "selected": False, "items": [item]}]
+    setup = base_setup(daw, tracks=tracks, time_sel=[3.0, 4.0], source_lengths={str(old): 6.0})
+    r = run_script(REGION, daw["tmp"], setup)
+    assert r["boxes"] == []
+    argv = json.loads((daw["log"] / "argv.json").read_text())
+    assert argv[argv.index("--keep") + 1] == str(old)
+    assert argv[argv.index("--region") + 1] == "1.500000:2.500000"
+    (render,) = r["renders"]
+    assert render["RENDER_STARTPOS"] == 1.5 and render["RENDER_ENDPOS"] == 7.5
+    assert render["tracks_heard"] == []  # the groundbass track itself is muted for the render
+    (track,) = r["tracks"]
+    (got,) = track["items"]
+    assert len(got["takes"]) == 2 and got["active"] == 2
+    new = got["takes"][1]
+    assert new["path"] != str(old) and Path(new["path"]).is_file() and new["offset"] == 0.5
+    assert new["in_undo_block"] is True
+    assert [u[0] for u in r["undo"]] == ["begin", "end"]
+
+
+@needs_lua
+def test_regenerate_in_time_selection_refuses_without_a_groundbass_item(daw):
+    r = run_script(REGION, daw["tmp"], base_setup(daw, time_sel=[3.0, 4.0]))
+    assert len(r["boxes"]) == 1 and "Select a groundbass bass item" in r["boxes"][0]["msg"]
+    item = {"position": 2.0, "length": 1.0, "selected": True, "takes": [{"path": str(daw["fake"]), "offset": 0}]}
+    r = run_script(REGION, daw["tmp"], base_setup(daw, time_sel=[2.5, 4.0],
+                                                    tracks=[{"name": "groundbass bass", "items": [item]}]))
+    assert len(r["boxes"]) == 1 and "inside the selected item" in r["boxes"][0]["msg"]

@@ -106,6 +106,56 @@ function api.InsertMedia(path, mode)
   return 1
 end
 function api.GetTrackMediaItem(track, idx) return track.items[idx + 1] end
+-- items with takes (setup: tracks[i].items[j] = {position, length, selected, takes = {{path, offset}}})
+local function each_item(f)
+  for _, t in ipairs(stub.tracks) do for _, it in ipairs(t.items) do f(t, it) end end
+end
+function api.GetSelectedMediaItem(proj, idx)
+  local found, n = nil, 0
+  each_item(function(_, it) if it.selected then if n == idx and not found then found = it end; n = n + 1 end end)
+  return found
+end
+function api.GetMediaItem_Track(item)
+  local owner
+  each_item(function(t, it) if it == item then owner = t end end)
+  return owner
+end
+function api.GetActiveTake(item)
+  if not item.takes then return nil end
+  return item.takes[item.active or 1]
+end
+function api.GetMediaItemTake_Source(take) return { path = take.path } end
+function api.GetMediaSourceFileName(src) return src.path end
+function api.GetMediaSourceLength(src) return stub.source_lengths and stub.source_lengths[src.path] or 10.0, false end
+function api.GetMediaItemTakeInfo_Value(take, key)
+  assert(key == "D_STARTOFFS", "stand-in knows D_STARTOFFS only")
+  return take.offset or 0
+end
+function api.SetMediaItemTakeInfo_Value(take, key, value)
+  assert(key == "D_STARTOFFS", "stand-in knows D_STARTOFFS only")
+  take.offset = value
+  return true
+end
+function api.GetSetMediaItemTakeInfo_String(take, key, value, is_set)
+  assert(key == "P_NAME", "stand-in knows P_NAME only")
+  if is_set then take.name = value end
+  return true, take.name or ""
+end
+function api.AddTakeToMediaItem(item)
+  local take = { path = "", in_undo_block = stub.undo_depth == 1 }
+  item.takes[#item.takes + 1] = take
+  return take
+end
+function api.PCM_Source_CreateFromFile(path)
+  if not api.file_exists(path) then return nil end
+  return { path = path }
+end
+function api.SetMediaItemTake_Source(take, src) take.path = src.path; return true end
+function api.SetActiveTake(take)
+  each_item(function(_, it)
+    for i, tk in ipairs(it.takes or {}) do if tk == take then it.active = i end end
+  end)
+end
 function api.CountTrackMediaItems(track) return #track.items end
 function api.SetMediaItemInfo_Value(item, key, value)
   if key == "D_POSITION" then item.position = value end
@@ -113,6 +163,7 @@ function api.SetMediaItemInfo_Value(item, key, value)
 end
 function api.GetMediaItemInfo_Value(item, key)
   if key == "D_POSITION" then return item.position end
+  if key == "D_LENGTH" then return item.length or 0 end
   return 0
 end
 
