@@ -23,7 +23,7 @@ from torch import nn
 
 from .config import AutoencoderConfig
 from .layers import Downsample1d, Upsample1d, res_stack
-from .pitch_phase import CarrierTrack, carrier_phase
+from .pitch_phase import carrier_phase
 from .spectral import griffin_lim, istft, log_power, stft
 
 __all__ = ["SpectrogramAutoencoder", "Reconstruction"]
@@ -293,28 +293,20 @@ class SpectrogramAutoencoder(nn.Module):
 
     def _decode_chunked_pitch(self, latent: torch.Tensor, length: int | None, chunk_frames: int,
                               context: int, tuning: float = 0.0) -> torch.Tensor:
-        """Chunked decode for ``phase_source="pitch"`` in bounded memory: pass 1 decodes every
-        window's log power and notes; the notes of the whole song define one
-        carrier (:class:`~.pitch_phase.CarrierTrack`, continuous across windows); pass 2 takes
-        each window's phase from that carrier, inverts the window and keeps its centre. The
-        result matches a whole-song decode (within float rounding) at any length."""
+        """Chunked decode for ``phase_source="pitch"``: log power and notes are decoded in
+        windows, then one carrier runs over the whole song so its phase has no seams."""
         total, fpl, c = latent.shape[-1], self.cfg.frames_per_latent, self.cfg
-        windows, classes = [], []
+        logpows, classes = [], []
         for start in range(0, total, chunk_frames):
             stop = min(start + chunk_frames, total)
             lo, hi = max(0, start - context), min(total, stop + context)
             logpow, _, heads = self._decoder_out(latent[:, :, lo:hi])
-            windows.append((start, stop, lo, hi, logpow))
             keep = slice((start - lo) * fpl, (stop - lo) * fpl)
+            logpows.append(logpow[..., keep])
             classes.append(heads["pitch"][..., keep].argmax(dim=1))
-        carrier = CarrierTrack(torch.cat(classes, dim=-1), c.pitch_low, c.hop, c.sample_rate, tuning)
-        r = self.ratio
-        outs = []
-        for start, stop, lo, hi, logpow in windows:
-            phase = carrier.phase(lo * fpl, hi * fpl, c.n_fft)
-            w = istft(self._spectrogram(logpow, phase), c.n_fft, c.hop)
-            outs.append(w[:, (start - lo) * r: (stop - lo) * r])
-        wave = torch.cat(outs, dim=-1)
+        logpow, cls = torch.cat(logpows, dim=-1), torch.cat(classes, dim=-1)
+        phase = carrier_phase(cls, c.pitch_low, c.n_fft, c.hop, c.sample_rate, tuning=tuning)
+        wave = istft(self._spectrogram(logpow, phase), c.n_fft, c.hop)
         if length is not None:
             wave = wave[:, :length] if wave.shape[-1] >= length else F.pad(wave, (0, length - wave.shape[-1]))
         return wave
