@@ -27,12 +27,11 @@ import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .diffusion import DenoiseFn, alpha_sigma
 
 __all__ = ["frame_mask", "replacement_denoiser", "reconstruction_guidance_denoiser", "circular_pad",
-           "circular_denoiser", "splice", "loop_seam", "region_frames", "pad_to", "EDIT_METHODS"]
+           "circular_denoiser", "splice", "loop_seam", "region_frames", "EDIT_METHODS"]
 
 EDIT_METHODS = ("replace", "guidance")
 
@@ -151,11 +150,3 @@ def region_frames(start_s: float, end_s: float, latent_rate: float, frames: int,
     a = int(math.floor(start_s * latent_rate)) - margin
     b = int(math.ceil(end_s * latent_rate)) + margin
     return max(0, a), min(frames, b)
-
-
-def pad_to(x: torch.Tensor, frames: int) -> torch.Tensor:
-    """Crop or zero-pad the last axis to ``frames``."""
-    if x.shape[-1] >= frames:
-        return x[..., :frames]
-    return F.pad(x, (0, frames - x.shape[-1]))
-

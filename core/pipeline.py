@@ -37,7 +37,7 @@ from .editing import (
 from .features import estimate_tuning, mix_features
 from .guidance import grounding_refiner, guided_denoiser
 from .params import check_number, check_sampler
-from .unet import UNet1d
+from .unet import UNet1d, style_vector
 
 __all__ = ["BassGenerator", "LatentStats", "ProgressCallback", "resolve_device"]
 
@@ -209,33 +209,22 @@ class BassGenerator:
             z = torch.cat([z, torch.from_numpy(feats).to(self.device, z.dtype)[None]], dim=1)
         return z
 
-    @torch.inference_mode()
+    def style_latent(self, style: np.ndarray, sample_rate: int) -> torch.Tensor:
+        """The normalised bass latent (1, bass_dim, frames) of a reference bass, after bringing
+        it to the model's ``style_rms_db`` (when set), so its loudness does not move the latent:
+        a loud sample does not make a loud bass."""
+        sr = check_rate(sample_rate, "style")
+        mono = resample(to_mono(style, "style"), sr, self.sample_rate)
+        return self.encode_bass(mono * level_gain(mono, self.config.style_rms_db))
+
     def style_mean(self, style: np.ndarray, sample_rate: int) -> torch.Tensor:
-        """Time-mean of the normalised bass latent of a reference bass -> (bass_dim,).
+        """Time-mean of the levelled reference's normalised bass latent -> (bass_dim,) (grounding)."""
+        return self.style_latent(style, sample_rate).mean(dim=(0, 2))
 
-        The reference is first brought to the model's ``style_rms_db`` (when set), so its
-        loudness does not move the mean: a loud sample does not make a loud bass.
-        """
-        sr = check_rate(sample_rate, "style")
-        mono = resample(to_mono(style, "style"), sr, self.sample_rate)
-        mono = mono * level_gain(mono, self.config.style_rms_db)
-        wave = torch.from_numpy(np.ascontiguousarray(mono)).to(self.device)[None]
-        z = self.bass_ae.encode_chunked(wave)
-        z = (z - self.stats.bass_mean[:, None]) / self.stats.bass_std[:, None]
-        return z.mean(dim=(0, 2))
-
-    @torch.inference_mode()
     def style_vector(self, style: np.ndarray, sample_rate: int) -> torch.Tensor:
-        """The timbre condition of a reference bass -> (2 * bass_dim,): the time-mean and
-        time-std of its normalised bass latent, after the same levelling as :meth:`style_mean`.
-        Only models trained with a timbre condition (``UNetConfig.style_dim``) use it."""
-        sr = check_rate(sample_rate, "style")
-        mono = resample(to_mono(style, "style"), sr, self.sample_rate)
-        mono = mono * level_gain(mono, self.config.style_rms_db)
-        wave = torch.from_numpy(np.ascontiguousarray(mono)).to(self.device)[None]
-        z = self.bass_ae.encode_chunked(wave)
-        z = (z - self.stats.bass_mean[:, None]) / self.stats.bass_std[:, None]
-        return torch.cat([z.mean(dim=(0, 2)), z[0].std(dim=-1, unbiased=False)])
+        """The timbre condition of a reference bass -> (2 * bass_dim,) (:func:`~.unet.style_vector`
+        of :meth:`style_latent`). Only models trained with a timbre condition use it."""
+        return style_vector(self.style_latent(style, sample_rate)[0])
 
     def sample_latents(self, cond: torch.Tensor, seeds: list[int], *, steps: int, cfg: float, phi: float,
                        style_mean: torch.Tensor | None = None, grounding: float = 1.0,
@@ -337,10 +326,11 @@ class BassGenerator:
             keep = frame_mask(frames, keep_ranges or [])
         style_mu = style_v = None
         g = settings["grounding"]
-        if style is not None and g > 0:
-            style_mu = self.style_mean(style, style_sample_rate)
-        if style is not None and self.config.unet.style_dim and settings["style_cfg"] != 0:
-            style_v = self.style_vector(style, style_sample_rate)
+        wants_vec = bool(self.config.unet.style_dim) and settings["style_cfg"] != 0
+        if style is not None and (g > 0 or wants_vec):
+            z_style = self.style_latent(style, style_sample_rate)  # encoded once for both uses
+            style_mu = z_style.mean(dim=(0, 2)) if g > 0 else None
+            style_v = style_vector(z_style[0]) if wants_vec else None
         if callback:
             callback("encode", 1, 1)
 

@@ -19,7 +19,7 @@ from torch import nn
 from .attention import DPBSelfAttention
 from .config import UNetConfig
 
-__all__ = ["UNet1d", "timestep_embedding"]
+__all__ = ["UNet1d", "timestep_embedding", "style_vector"]
 
 
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
@@ -28,6 +28,12 @@ def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
     freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
     angles = (t.float() * 1000.0)[:, None] * freqs[None, :]
     return torch.cat([angles.sin(), angles.cos()], dim=-1)
+
+
+def style_vector(bass_norm: torch.Tensor) -> torch.Tensor:
+    """The timbre condition of a normalised bass latent (..., C, T) -> (..., 2C): its mean and
+    (population) std over time. One definition for training crops and inference references."""
+    return torch.cat([bass_norm.mean(dim=-1), bass_norm.std(dim=-1, unbiased=False)], dim=-1)
 
 
 def _groups(channels: int) -> int:

@@ -38,6 +38,7 @@ from ..data.augment import process_mix
 from ..data.manifest import Song, read_manifest
 from ..data.pairs import choose_subset, db_to_gain
 from ..features import FEATURE_DIM, mix_features
+from ..unet import style_vector
 
 log = logging.getLogger(__name__)
 
@@ -193,11 +194,6 @@ class LatentBatch:
     style: torch.Tensor
 
 
-def style_vector(bass_norm: torch.Tensor) -> torch.Tensor:
-    """Timbre condition of a normalised bass latent (..., C, T) -> (..., 2C): mean and std over time."""
-    return torch.cat([bass_norm.mean(dim=-1), bass_norm.std(dim=-1, unbiased=False)], dim=-1)
-
-
 class LatentCache:
     """The songs of a latent cache folder, held in memory, with normalised random crops."""
 
@@ -227,8 +223,11 @@ class LatentCache:
     def normalise(self, mix: torch.Tensor, bass: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-channel standardisation with the cache's train-split statistics."""
         s = self.stats
-        return ((mix - s["mix_mean"][:, None]) / s["mix_std"][:, None],
-                (bass - s["bass_mean"][:, None]) / s["bass_std"][:, None])
+        return (mix - s["mix_mean"][:, None]) / s["mix_std"][:, None], self.normalise_bass(bass)
+
+    def normalise_bass(self, bass: torch.Tensor) -> torch.Tensor:
+        """The bass half of :meth:`normalise`."""
+        return (bass - self.stats["bass_mean"][:, None]) / self.stats["bass_std"][:, None]
 
     def _crop(self, x: torch.Tensor, start: int, frames: int) -> torch.Tensor:
         x = x[..., start:start + frames]
@@ -255,7 +254,7 @@ class LatentCache:
             mates = [i for i in self._by_timbre.get(song.timbre, []) if self.songs[i] is not song]
             ref = self.songs[mates[int(rng.integers(len(mates)))]] if mates else song
             rstart = int(rng.integers(0, max(ref.bass.shape[-1] - frames, 0) + 1))
-            _, ref_bass = self.normalise(song.mix[k, :, :1], ref.bass[:, rstart:rstart + frames])
+            ref_bass = self.normalise_bass(ref.bass[:, rstart:rstart + frames])
             conds.append(mix)
             basses.append(bass)
             styles.append(style_vector(ref_bass))
