@@ -5,6 +5,7 @@ groundbass.bridge.osc.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -15,7 +16,7 @@ import click
 
 from .cli_params import number_option, sampler_option
 
-__all__ = ["serve", "send"]
+__all__ = ["serve", "send", "read_args_file", "expand_args_file"]
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -63,15 +64,62 @@ def serve(host: str, port: int, model: str, device: str, allow_roots: tuple[str,
         click.echo("groundbass bridge stopped", err=True)
 
 
+ARGS_FILE = "--args-file"
+
+
+def read_args_file(path: str) -> list[str]:
+    """The arguments stored in an args file: a JSON array of strings in UTF-8 (bytes that are not
+    UTF-8 come back as they would on a POSIX command line). Raises click.UsageError."""
+    try:
+        text = Path(path).read_bytes().decode("utf-8", "surrogateescape")
+    except OSError as exc:
+        raise click.UsageError(f"{ARGS_FILE} {path}: {exc.strerror or exc}") from None
+    try:
+        args = json.loads(text)
+    except ValueError as exc:
+        raise click.UsageError(f"{ARGS_FILE} {path}: not JSON ({exc})") from None
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise click.UsageError(f"{ARGS_FILE} {path}: must hold a JSON array of strings")
+    return args
+
+
+def expand_args_file(args: list[str]) -> list[str]:
+    """``args`` with the first ``--args-file FILE`` (or ``--args-file=FILE``) replaced, in place,
+    by the arguments in FILE; unchanged when there is none (or only after ``--``)."""
+    for i, a in enumerate(args):
+        if a == "--":
+            break
+        if a == ARGS_FILE and i + 1 < len(args):
+            return args[:i] + read_args_file(args[i + 1]) + args[i + 2:]
+        if a.startswith(ARGS_FILE + "="):
+            return args[:i] + read_args_file(a.split("=", 1)[1]) + args[i + 1:]
+    return args
+
+
+def _args_file_given_twice(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:  # the first one was expanded before parsing: this is a second one
+        raise click.BadParameter("give it once, on the command line (not inside an args file)")
+
+
 class _SendCommand(click.Command):
-    """``send`` whose usage errors (a bad option value) also land in the ``--status-file`` when
-    one was named, so a DAW script polling that file reports the error at once instead of
-    waiting for a status that never comes."""
+    """``send`` whose arguments may come from ``--args-file`` (for callers without a shell,
+    such as REAPER's ExecProcess), and whose usage errors (a bad option value) also land in
+    the ``--status-file`` when one was named, so a DAW script polling that file reports the
+    error at once instead of waiting for a status that never comes."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        args = expand_args_file(list(args))
         given = list(args)  # click's parser consumes the list it is given
         try:
-            return super().parse_args(ctx, args)
+            rest = super().parse_args(ctx, args)
+            if ctx.params.get("cancel_job") is not None:
+                if ctx.params.get("mix") is not None:
+                    raise click.UsageError("--cancel takes no MIX or OUT", ctx)
+            else:
+                for param in self.params:
+                    if param.name in ("mix", "out") and ctx.params.get(param.name) is None:
+                        raise click.MissingParameter(ctx=ctx, param=param)
+            return rest
         except click.UsageError as exc:
             args = given
             path = next((a.split("=", 1)[1] for a in args if a.startswith("--status-file=")), None)
@@ -89,9 +137,26 @@ class _SendCommand(click.Command):
             raise
 
 
+def _cancel(job: str, host: str, port: int, timeout_s: float) -> None:
+    """Send /groundbass/cancel for ``job`` and wait for /groundbass/cancelled (exit 1 if refused)."""
+    from .osc import protocol as P
+    from .osc.client import BridgeClient, BridgeUnavailable
+
+    try:
+        with BridgeClient(host, port) as client:
+            client.request(P.CANCEL, job, expect=(P.CANCELLED,), timeout=timeout_s)
+    except BridgeUnavailable:
+        _fail(f"no groundbass bridge confirmed the cancel on {host}:{port} within {timeout_s:g} s")
+    except RuntimeError as exc:  # the bridge's error reply, e.g. no such job
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{host}:{port}: {exc.strerror or exc}")
+    click.echo(f"job {job} cancelled", err=True)
+
+
 @click.command("send", cls=_SendCommand)
-@click.argument("mix", type=click.Path(dir_okay=False))
-@click.argument("out", type=click.Path(dir_okay=False))
+@click.argument("mix", type=click.Path(dir_okay=False), required=False, metavar="MIX")
+@click.argument("out", type=click.Path(dir_okay=False), required=False, metavar="OUT")
 @click.option("--style", type=click.Path(dir_okay=False), help="Reference bass: the bass takes on its timbre.")
 @number_option("--grounding", "grounding")
 @number_option("--style-cfg", "style_cfg")
@@ -123,12 +188,24 @@ class _SendCommand(click.Command):
               help="Wait for the result (--no-wait returns once the job is accepted).")
 @click.option("--status-file", type=click.Path(dir_okay=False), help="Keep a JSON status file up to date.")
 @click.option("--timeout", type=float, help="Give up and cancel after this many seconds.")
+@click.option("--connect-timeout", type=click.FloatRange(0.1, 600), default=3.0, show_default=True,
+              help="Seconds to wait for the bridge's first answer (longer while one is starting).")
+@click.option("--cancel", "cancel_job", metavar="JOB",
+              help="Cancel job JOB on the bridge instead (no MIX or OUT); waits for the confirmation.")
+@click.option(ARGS_FILE, metavar="FILE", expose_value=False, callback=_args_file_given_twice,
+              help="Read the arguments from FILE, a JSON array of strings, parsed exactly like "
+                   "command-line arguments (for callers without a shell, e.g. REAPER).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the output paths.")
 def send(mix: str, out: str, style, grounding, style_cfg, steps, sampler, cfg, phi, seed, variations, fx, loudness, match_mix, fmt,
          bit_depth, sample_rate, midi, tempo, quantize, keep, region, continue_, loop, crossfade, overwrite, host, port, job_id, wait, status_file,
-         timeout, quiet) -> None:
-    """Send MIX to a running bridge and wait for the bass at OUT (exit 0 on success)."""
+         timeout, connect_timeout, cancel_job, quiet) -> None:
+    """Send MIX to a running bridge and wait for the bass at OUT (exit 0 on success).
+    With --cancel JOB, cancel that job instead."""
     from .osc.client import send_job
+
+    if cancel_job is not None:
+        _cancel(cancel_job, host, port, timeout or 10.0)
+        return
 
     if status_file is not None:
         folder = Path(status_file).resolve().parent
@@ -159,7 +236,8 @@ def send(mix: str, out: str, style, grounding, style_cfg, steps, sampler, cfg, p
 
     try:
         outcome = send_job(mix, out, params, host=host, port=port, job_id=job_id, wait=wait,
-                           status_path=status_file, timeout_s=timeout, on_event=show)
+                           status_path=status_file, timeout_s=timeout, connect_s=connect_timeout,
+                           on_event=show)
     except OSError as exc:  # e.g. the status file's folder vanished or became read-only mid-job
         where = getattr(exc, "filename", None) or status_file or f"{host}:{port}"
         _fail(f"{where}: {exc.strerror or exc}")
