@@ -70,39 +70,50 @@ function gb.check_settings(s)
     end
   end
   if s.midi ~= "" and s.midi ~= "0" and s.midi ~= "1" then return "MIDI export must be 0 or 1" end
+  if s.command ~= nil and s.command:find('"', 1, true) then
+    return "the groundbass command path must not contain a double quote (REAPER cannot pass it)"
+  end
   return nil
 end
 
------------------------------------------------------------------------------- quoting
+------------------------------------------------------------------------------ starting programs
 
 function gb.is_windows()
   return reaper.GetOS():match("^Win") ~= nil
 end
 
--- One argument for a POSIX shell: single quotes, with ' written as '\''.
-function gb.quote_posix(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+function gb.command(s)
+  return (s.command ~= nil and s.command ~= "") and s.command or "groundbass"
 end
 
--- One argument for a Windows command line (CommandLineToArgvW / MSVCRT rules).
-function gb.quote_windows(s)
-  s = tostring(s)
-  s = s:gsub('(\\*)"', function(bs) return bs .. bs .. '\\"' end)
-  s = s:gsub('(\\+)$', function(bs) return bs .. bs end)
-  return '"' .. s .. '"'
-end
-
-function gb.join_command(args)
-  local q = gb.is_windows() and gb.quote_windows or gb.quote_posix
+-- REAPER's ExecProcess runs the program itself, with no shell: on macOS and Linux it splits
+-- the command line at spaces, double quotes grouping (single quotes, backslashes and $ are
+-- plain characters); on Windows the line goes to CreateProcess. So the arguments of a job go
+-- into an args file (gb.write_args_file) and the command line holds only a few paths, each
+-- in double quotes. A double quote cannot be passed that way: returns nil and a message.
+function gb.command_line(argv)
   local parts = {}
-  for i, a in ipairs(args) do parts[i] = q(a) end
+  for i, a in ipairs(argv) do
+    a = tostring(a)
+    if a:find('"', 1, true) then return nil, "REAPER cannot pass a double quote to a program: " .. a end
+    if gb.is_windows() then a = a:gsub("(\\+)$", "%1%1") end  -- a backslash before the closing quote is doubled
+    parts[i] = '"' .. a .. '"'
+  end
   return table.concat(parts, " ")
 end
 
--- The argument list of `groundbass send` for one job (settings as strings).
+-- Start `argv` without waiting for it. `hidden`: no console window on Windows (timeout -2).
+-- Returns the command line, or nil and a message.
+function gb.spawn(argv, hidden)
+  local cmd, err = gb.command_line(argv)
+  if not cmd then return nil, err end
+  reaper.ExecProcess(cmd, (hidden and gb.is_windows()) and -2 or -1)
+  return cmd
+end
+
+-- The arguments of `groundbass send` for one job (after the word "send"; settings as strings).
 function gb.send_args(s, mix, out, status_path, seed)
-  local args = { s.command ~= "" and s.command or "groundbass", "send", mix, out,
-                 "--status-file", status_path, "--port", s.port ~= "" and s.port or "9030" }
+  local args = { mix, out, "--status-file", status_path, "--port", s.port ~= "" and s.port or "9030" }
   local function opt(flag, value)
     if value ~= nil and value ~= "" then args[#args + 1] = flag; args[#args + 1] = tostring(value) end
   end
@@ -123,6 +134,26 @@ function gb.read_file(path)
   local text = f:read("a")
   f:close()
   return text
+end
+
+function gb.write_file(path, text)
+  local f, err = io.open(path, "wb")
+  if not f then return nil, err end
+  f:write(text)
+  f:close()
+  return true
+end
+
+-- A string as JSON (control characters, " and \\ escaped; other bytes pass as they are).
+function gb.json_string(s)
+  return '"' .. tostring(s):gsub('[%c"\\]', function(c) return string.format("\\u%04x", c:byte()) end) .. '"'
+end
+
+-- Write `args` as the JSON array of strings that `groundbass send --args-file` reads.
+function gb.write_args_file(path, args)
+  local parts = {}
+  for i, a in ipairs(args) do parts[i] = gb.json_string(a) end
+  return gb.write_file(path, "[" .. table.concat(parts, ", ") .. "]\n")
 end
 
 function gb.dirname(path)
@@ -216,6 +247,15 @@ function gb.time_selection()
   local s, e = reaper.GetSet_LoopTimeRange(false, false, 0, 0, false)
   if e - s <= 0 then return nil end
   return s, e
+end
+
+-- A folder of our own for a job's args and status files, in the system temp folder (created):
+-- its path needs no quoting beyond double quotes, unlike a project folder such as "Tom's Song".
+function gb.temp_dir()
+  local base = os.getenv("TMPDIR") or os.getenv("TEMP") or os.getenv("TMP") or "/tmp"
+  local dir = base:gsub("[/\\]+$", "") .. gb.sep() .. "groundbass-reaper"
+  reaper.RecursiveCreateDirectory(dir, 0)
+  return dir
 end
 
 -- The folder for groundbass files: <project folder>/groundbass (created).
@@ -385,13 +425,17 @@ function gb.generate(start, stop, seed, opts)
   local mix, err = gb.render_selection(start, stop, dir, "groundbass-mix-" .. stamp)
   if not mix then gb.error_box(err); return end
   local out = dir .. gb.sep() .. "groundbass-bass-" .. stamp .. ".wav"
-  local status_path = dir .. gb.sep() .. "groundbass-" .. stamp .. ".status.json"
+  local tmp = gb.temp_dir() .. gb.sep() .. "groundbass-" .. stamp
+  local status_path, args_path = tmp .. ".status.json", tmp .. ".args.json"
   reaper.SetProjExtState(0, gb.SECTION, "last_start", string.format("%.17g", start))
   reaper.SetProjExtState(0, gb.SECTION, "last_end", string.format("%.17g", stop))
   local args = gb.send_args(s, mix, out, status_path, seed)
   for _, a in ipairs(opts.extra_args or {}) do args[#args + 1] = a end
-  local cmd = gb.join_command(args)
-  reaper.ExecProcess(cmd, -1)  -- -1: do not wait; progress comes through the status file
+  local written, werr = gb.write_args_file(args_path, args)
+  if not written then gb.error_box("Cannot write " .. args_path .. ": " .. tostring(werr)); return end
+  -- no waiting; progress comes through the status file
+  local cmd, serr = gb.spawn({ gb.command(s), "send", "--args-file", args_path }, true)
+  if not cmd then gb.error_box(serr); return end
   local t0 = reaper.time_precise()
   local function poll()
     local now = reaper.time_precise()

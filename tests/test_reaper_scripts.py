@@ -2,9 +2,11 @@
 
 REAPER itself is not available on the test machines: tests/lua/reaper_stub.lua answers
 like REAPER's API, keeps a tiny project model and records every call. The spawned
-command line goes through a real /bin/sh to a fake `groundbass` (a Python script in a
-folder with a space in its name) that records its argv and writes the status file the way
-`groundbass send --status-file` does; the stub "finishes" the job a few defer ticks later.
+command line is split the way REAPER splits it on macOS/Linux (no shell: double quotes
+group, single quotes are plain characters) and run as that argv: a fake `groundbass` (a
+Python script in a folder named "Tom's bin dir") records its argv, reads the args file with
+the real `--args-file` parser and writes the status file the way `groundbass send
+--status-file` does; the stub "finishes" the job a few defer ticks later.
 """
 
 from __future__ import annotations
@@ -40,10 +42,13 @@ RENDER_DEFAULTS = {  # a project's own render settings, which the script must re
 FAKE_GROUNDBASS = r'''#!{python}
 """Fake `groundbass`: records argv, writes the status file like `groundbass send` would."""
 import json, os, shutil, sys
+from groundbass.bridge.cli_osc import expand_args_file
 from groundbass.bridge.osc.status_file import StatusFile, write_json_atomic
 
 log_dir = {log_dir!r}
-argv = sys.argv[1:]
+with open(os.path.join(log_dir, "raw_argv.json"), "w") as f:
+    json.dump(sys.argv[1:], f)
+argv = expand_args_file(sys.argv[1:])
 with open(os.path.join(log_dir, "argv.json"), "w") as f:
     json.dump(argv, f)
 status_path = argv[argv.index("--status-file") + 1]
@@ -85,20 +90,26 @@ def lua_literal(value) -> str:
     raise TypeError(type(value))
 
 
-@pytest.fixture
-def daw(tmp_path):
-    """A project folder and a fake groundbass command, both with awkward names."""
-    project_dir = tmp_path / "My \"Song\" it's here"
+PROJECT_NAMES = ["Tom's Song", "My \"Song\" it's $HOME here"]
+
+
+@pytest.fixture(params=PROJECT_NAMES[:1])
+def daw(tmp_path, request):
+    """A project folder and a fake groundbass command, both with awkward names, and a temp
+    folder (TMPDIR) with a space in it."""
+    project_dir = tmp_path / request.param
     project_dir.mkdir()
-    bin_dir = tmp_path / "bin dir"
+    bin_dir = tmp_path / "Tom's bin dir"
     bin_dir.mkdir()
     log_dir = tmp_path / "log"
     log_dir.mkdir()
+    temp = tmp_path / "temp dir"
+    temp.mkdir()
     fake = bin_dir / "fake groundbass"
     fake.write_text(FAKE_GROUNDBASS.format(python=sys.executable, log_dir=str(log_dir)))
     fake.chmod(0o755)
     return {"tmp": tmp_path, "project_dir": project_dir, "project_file": project_dir / "song.RPP",
-            "fake": fake, "log": log_dir}
+            "fake": fake, "log": log_dir, "temp": temp}
 
 
 def run_script(script: Path, tmp_path: Path, setup: dict, *, env: dict | None = None, ticks: int = 50) -> dict:
@@ -113,7 +124,7 @@ def run_script(script: Path, tmp_path: Path, setup: dict, *, env: dict | None = 
         stub.dump({lua_literal(str(out))})
     """))
     proc = subprocess.run([LUA, str(runner)], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **(env or {})})
+                          env={**os.environ, "TMPDIR": str(tmp_path / "temp dir"), **(env or {})})
     assert proc.returncode == 0, proc.stderr
     result = json.loads(out.read_text())
     assert result.get("script_error") is None, result.get("script_error")
@@ -149,6 +160,7 @@ def test_no_time_selection_shows_a_message_box(daw):
 
 
 @needs_lua
+@pytest.mark.parametrize("daw", PROJECT_NAMES, indirect=True)
 def test_generate_renders_spawns_polls_and_inserts(daw):
     style = daw["tmp"] / "it's a \"style\" $HOME `x`.wav"
     ext = {"groundbass/command": str(daw["fake"]), "groundbass/cfg": "3", "groundbass/steps": "2",
@@ -167,15 +179,21 @@ def test_generate_renders_spawns_polls_and_inserts(daw):
     for key, value in RENDER_DEFAULTS.items():
         assert r["proj"][key] == value, key
 
-    # spawned without waiting; the command line survives a real shell intact
-    assert len(r["exec"]) == 1 and r["exec"][0]["timeout"] == -1
+    # spawned without waiting; split like REAPER splits it (no shell), the command line is
+    # only the command and an args file of ours; the args file carries every path intact
+    (spawn,) = r["exec"]
+    assert spawn["timeout"] == -1
+    raw = json.loads((daw["log"] / "raw_argv.json").read_text())
+    assert spawn["argv"] == [str(daw["fake"]), *raw]
+    assert raw[:2] == ["send", "--args-file"] and len(raw) == 3
+    assert raw[2].startswith(str(daw["temp"] / "groundbass-reaper") + "/") and raw[2].endswith(".args.json")
     argv = json.loads((daw["log"] / "argv.json").read_text())
     mix = str(work / during["RENDER_PATTERN"]) + ".wav"
     assert argv[0:2] == ["send", mix]
     out = argv[2]
     assert out.startswith(str(work) + "/groundbass-bass-") and out.endswith(".wav")
     status = argv[argv.index("--status-file") + 1]
-    assert status.startswith(str(work) + "/") and status.endswith(".status.json")
+    assert status == raw[2][:-len(".args.json")] + ".status.json"
     assert argv[argv.index("--style") + 1] == str(style)
     assert argv[argv.index("--cfg") + 1] == "3" and argv[argv.index("--steps") + 1] == "2"
     assert "--midi" in argv and "--seed" not in argv  # seed -1: the bridge picks one
@@ -252,16 +270,22 @@ def test_regenerate_last_uses_the_same_selection_and_a_new_seed(daw):
 
 
 @needs_lua
-def test_windows_quoting(tmp_path):
-    script = tmp_path / "q.lua"
+def test_windows_command_line_and_no_console_window(daw):
+    """On Windows the job starts with ExecProcess(cmd, -2): no wait, no console window."""
+    r = run_script(GENERATE, daw["tmp"], base_setup(daw, os_name="Win64", time_sel=[1.0, 2.0]))
+    (spawn,) = r["exec"]
+    assert spawn["timeout"] == -2
+    assert spawn["cmd"].startswith(f'"{daw["fake"]}" "send" "--args-file" "')
+    script = daw["tmp"] / "q.lua"
     script.write_text(textwrap.dedent(f"""
         local stub = dofile({lua_literal(str(STUB))})
         stub.setup({{os_name = "Win64"}})
         local gb = dofile({lua_literal(str(SCRIPTS / "groundbass_common.lua"))})
-        io.write(gb.join_command({{[[C:\\Program Files\\gb\\groundbass.exe]], [[C:\\a b\\]], [[x"y]]}}))
+        io.write(gb.command_line({{[[C:\\Program Files\\gb\\groundbass.exe]], [[C:\\a b\\]]}}), "\\n")
+        io.write(tostring(gb.command_line({{[[x"y]]}})), "\\n")
     """))
     out = subprocess.run([LUA, str(script)], capture_output=True, text=True, timeout=30, check=True).stdout
-    assert out == r'"C:\Program Files\gb\groundbass.exe" "C:\a b\\" "x\"y"'
+    assert out.splitlines() == [r'"C:\Program Files\gb\groundbass.exe" "C:\a b\\"', "nil"]
 
 
 def test_parameter_ranges_file_matches_the_spec():

@@ -2,8 +2,9 @@
 -- plain lua5.4 in tests (REAPER itself is not available on the test machines).
 -- It records every call, keeps a tiny model of the project (time selection, RENDER_*
 -- settings, tracks, items, ExtState), "renders" by writing a file where REAPER would,
--- runs ExecProcess command lines through /bin/sh (so quoting is tested for real) and
--- runs reaper.defer callbacks in ticks. Any API function not defined here raises.
+-- runs ExecProcess command lines the way REAPER does on macOS/Linux (split at spaces with
+-- double quotes grouping, then run with no shell in between) and runs reaper.defer
+-- callbacks in ticks. Any API function not defined here raises.
 
 local stub = {
   calls = {}, tracks = {}, items = {}, boxes = {}, renders = {}, exec = {}, undo = {},
@@ -56,7 +57,8 @@ function api.Main_OnCommand(cmd, flag)
     for _, t in ipairs(stub.tracks) do if not t.mute then heard[#heard + 1] = t.name end end
     snap.tracks_heard = heard
     stub.renders[#stub.renders + 1] = snap
-    local path = stub.proj.RENDER_FILE .. "/" .. stub.proj.RENDER_PATTERN .. ".wav"
+    local sep = stub.os_name:match("^Win") and "\\" or "/"  -- on Linux a "\\" is part of a file name
+    local path = stub.proj.RENDER_FILE .. sep .. stub.proj.RENDER_PATTERN .. ".wav"
     local f = assert(io.open(path, "wb")); f:write("RIFF stand-in render"); f:close()
   elseif cmd == 40914 then  -- set first selected track as last touched
     for _, t in ipairs(stub.tracks) do if t.selected then stub.last_touched = t; break end end
@@ -206,9 +208,32 @@ end
 -- time, defer, processes ------------------------------------------------------------------
 function api.time_precise() return stub.clock end
 function api.defer(f) stub.deferred[#stub.deferred + 1] = f end
+-- REAPER on macOS/Linux splits an ExecProcess command line itself: whitespace separates
+-- arguments, double quotes group (and are dropped); there is no shell, so ' \ $ ` and ; are
+-- plain characters.
+function stub.split_command_line(cmd)
+  local argv, cur, started, quoted = {}, {}, false, false
+  for c in cmd:gmatch(".") do
+    if c == '"' then
+      quoted, started = not quoted, true
+    elseif c:match("%s") and not quoted then
+      if started then argv[#argv + 1] = table.concat(cur); cur, started = {}, false end
+    else
+      cur[#cur + 1] = c; started = true
+    end
+  end
+  if started then argv[#argv + 1] = table.concat(cur) end
+  return argv
+end
+
 function api.ExecProcess(cmd, timeout)
-  stub.exec[#stub.exec + 1] = { cmd = cmd, timeout = timeout }
-  local ok = os.execute(cmd)  -- through /bin/sh, as on macOS/Linux
+  local argv = stub.split_command_line(cmd)
+  stub.exec[#stub.exec + 1] = { cmd = cmd, timeout = timeout, argv = argv }
+  -- Run exactly that argv, as execvp would: each element reaches the program literally (the
+  -- single quotes below are the stand-in's own plumbing to os.execute, not REAPER's).
+  local words = {}
+  for i, a in ipairs(argv) do words[i] = shq(a) end
+  local ok = os.execute(table.concat(words, " "))
   return ok and "0\n" or "1\n"
 end
 
