@@ -28,6 +28,7 @@ local region = string.format("%.6f:%.6f", sel_start - file_start, sel_end - file
 
 gb.generate(file_start, file_start + src_len, nil, {
   extra_args = { "--keep", path, "--region", region },
+  settings = { midi = "0" },  -- a new take of audio only (and with a tempo the region would be read as bars)
   on_done = function(st)
     local out = (st.outputs or {})[1]
     if not out or not reaper.file_exists(out) then return "the bridge reported no output file" end

@@ -9,7 +9,6 @@ gb.SECTION = "groundbass"          -- ExtState section (global settings and per-
 gb.START_TIMEOUT_S = 30            -- no status file after this long: the command did not start
 gb.STALL_TIMEOUT_S = 120           -- status file not updated for this long: give up
 gb.RENDER_CMD = 42230              -- File: Render project, using the most recent render settings, auto-close dialog
-gb.SET_LAST_TOUCHED_CMD = 40914    -- Track: Set first selected track as last touched track
 
 -- Settings: key, caption, default. Empty values are not sent (the bridge's defaults apply).
 gb.SETTINGS = {
@@ -112,7 +111,7 @@ function gb.spawn(argv, hidden)
 end
 
 -- The arguments of `groundbass send` for one job (after the word "send"; settings as strings).
-function gb.send_args(s, mix, out, status_path, seed)
+function gb.send_args(s, mix, out, status_path, seed, tempo)
   local args = { mix, out, "--status-file", status_path, "--port", s.port ~= "" and s.port or "9030" }
   local function opt(flag, value)
     if value ~= nil and value ~= "" then args[#args + 1] = flag; args[#args + 1] = tostring(value) end
@@ -122,7 +121,10 @@ function gb.send_args(s, mix, out, status_path, seed)
   opt("--style", s.style)
   if seed ~= nil and tonumber(seed) ~= nil and tonumber(seed) >= 0 then opt("--seed", string.format("%d", seed)) end
   opt("--variations", s.variations); opt("--fx", s.fx)
-  if s.midi == "1" then args[#args + 1] = "--midi" end
+  if s.midi == "1" then
+    args[#args + 1] = "--midi"
+    if tempo then opt("--tempo", string.format("%.10g", tempo)) end
+  end
   return args
 end
 
@@ -318,21 +320,42 @@ function gb.render_selection(start, stop, dir, name)
   return path
 end
 
--- A new track at the end named `name`, with `path` inserted at `start` seconds.
+-- The project tempo (BPM, quarter notes) at `t` seconds, for the MIDI file; nil when it lies
+-- outside the range `send --tempo` accepts (then the bridge estimates it from the mix).
+-- `send` takes no time signature: the MIDI file is written in 4/4.
+function gb.tempo_at(proj, t)
+  local _, _, bpm = reaper.TimeMap_GetTimeSigAtTime(proj, t)
+  local r = gb.RANGES.tempo
+  if bpm and bpm >= r.lo and bpm <= r.hi then return bpm end
+  return nil
+end
+
+function gb.basename(path)
+  return path:match("[^/\\]*$")
+end
+
+-- A new item on `track` playing `path` (audio or MIDI) from `start` for `length` seconds,
+-- made directly (no InsertMedia, so no MIDI import dialog). Returns the item or nil and a message.
+function gb.add_item(track, path, start, length)
+  local src = reaper.PCM_Source_CreateFromFile(path)
+  if not src then return nil, "REAPER could not open " .. path end
+  local item = reaper.AddMediaItemToTrack(track)
+  local take = reaper.AddTakeToMediaItem(item)
+  reaper.SetMediaItemTake_Source(take, src)
+  reaper.GetSetMediaItemTakeInfo_String(take, "P_NAME", gb.basename(path), true)
+  reaper.SetMediaItemInfo_Value(item, "D_POSITION", start)
+  reaper.SetMediaItemInfo_Value(item, "D_LENGTH", length)
+  return item
+end
+
+-- A new track at the end named `name`, with `path` from `start` for `length` seconds.
 -- Returns the media item or nil and a message. Call inside an undo block.
-function gb.insert_on_new_track(path, start, name)
+function gb.insert_on_new_track(path, start, length, name)
   local idx = reaper.CountTracks(0)
   reaper.InsertTrackAtIndex(idx, true)
   local track = reaper.GetTrack(0, idx)
   reaper.GetSetMediaTrackInfo_String(track, "P_NAME", name, true)
-  reaper.SetOnlyTrackSelected(track)
-  reaper.Main_OnCommand(gb.SET_LAST_TOUCHED_CMD, 0)
-  reaper.SetEditCurPos(start, false, false)
-  reaper.InsertMedia(path, 0)  -- 0: add to the current (last touched) track at the edit cursor
-  local item = reaper.GetTrackMediaItem(track, 0)
-  if not item then return nil, "could not insert " .. path end
-  reaper.SetMediaItemInfo_Value(item, "D_POSITION", start)  -- exactly the selection start
-  return item
+  return gb.add_item(track, path, start, length)
 end
 
 function gb.track_name(st, s, seed, what)
@@ -344,24 +367,22 @@ function gb.track_name(st, s, seed, what)
   return table.concat(parts, " ")
 end
 
--- Insert every output (and MIDI file) of a finished job, in one undo block.
-function gb.insert_results(st, s, start)
+-- Insert every output (and MIDI file) of a finished job at [start, stop], in one undo block.
+function gb.insert_results(st, s, start, stop)
   reaper.Undo_BeginBlock()
   reaper.PreventUIRefresh(1)
-  local cursor = reaper.GetCursorPosition()
   local failure
   for i, path in ipairs(st.outputs or {}) do
     local seed = (st.seeds or {})[i]
     if not reaper.file_exists(path) then failure = "the bridge reported " .. path .. " but it does not exist"; break end
-    local _, e = gb.insert_on_new_track(path, start, gb.track_name(st, s, seed, "bass"))
+    local _, e = gb.insert_on_new_track(path, start, stop - start, gb.track_name(st, s, seed, "bass"))
     if e then failure = e; break end
     local midi = (st.midi or {})[i]
     if midi and midi ~= "" then
-      local _, e2 = gb.insert_on_new_track(midi, start, gb.track_name(st, s, seed, "MIDI"))
+      local _, e2 = gb.insert_on_new_track(midi, start, stop - start, gb.track_name(st, s, seed, "MIDI"))
       if e2 then failure = e2; break end
     end
   end
-  reaper.SetEditCurPos(cursor, false, false)
   reaper.PreventUIRefresh(-1)
   reaper.UpdateArrange()
   reaper.Undo_EndBlock("groundbass: insert generated bass", -1)
@@ -411,14 +432,15 @@ end
 
 -- Render the selection [start, stop], run `groundbass send`, poll, insert. `seed`: nil or -1
 -- for the settings' seed, else this seed. `opts` (optional): `extra_args` (more `send`
--- arguments, e.g. an edit's --keep/--region) and `on_done(st, s)` (what to do with the
--- finished job instead of inserting new tracks; returns nil or a message). Returns
--- immediately; the rest runs under defer.
+-- arguments, e.g. an edit's --keep/--region), `settings` (values that replace the user's for
+-- this job) and `on_done(st, s)` (what to do with the finished job instead of inserting new
+-- tracks; returns nil or a message). Returns immediately; the rest runs under defer.
 function gb.generate(start, stop, seed, opts)
   opts = opts or {}
   local s = gb.get_settings()
   local bad = gb.check_settings(s)
   if bad then gb.error_box("Settings: " .. bad); return end
+  for k, v in pairs(opts.settings or {}) do s[k] = v end
   if seed == nil then seed = tonumber(s.seed) end
   local dir = gb.work_dir()
   local stamp = os.date("%Y%m%d-%H%M%S") .. string.format("-%03d", math.random(0, 999))
@@ -429,7 +451,7 @@ function gb.generate(start, stop, seed, opts)
   local status_path, args_path = tmp .. ".status.json", tmp .. ".args.json"
   reaper.SetProjExtState(0, gb.SECTION, "last_start", string.format("%.17g", start))
   reaper.SetProjExtState(0, gb.SECTION, "last_end", string.format("%.17g", stop))
-  local args = gb.send_args(s, mix, out, status_path, seed)
+  local args = gb.send_args(s, mix, out, status_path, seed, gb.tempo_at(0, start))
   for _, a in ipairs(opts.extra_args or {}) do args[#args + 1] = a end
   local written, werr = gb.write_args_file(args_path, args)
   if not written then gb.error_box("Cannot write " .. args_path .. ": " .. tostring(werr)); return end
@@ -449,7 +471,7 @@ function gb.generate(start, stop, seed, opts)
       end
     elseif st.state == "done" then
       local failure
-      if opts.on_done then failure = opts.on_done(st, s) else failure = gb.insert_results(st, s, start) end
+      if opts.on_done then failure = opts.on_done(st, s) else failure = gb.insert_results(st, s, start, stop) end
       if failure then gb.error_box(failure) end
       if st.seeds and st.seeds[1] then reaper.SetProjExtState(0, gb.SECTION, "last_seed", tostring(st.seeds[1])) end
       return

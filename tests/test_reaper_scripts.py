@@ -131,6 +131,14 @@ def run_script(script: Path, tmp_path: Path, setup: dict, *, env: dict | None = 
     return result
 
 
+def run_lua(tmp_path: Path, setup: dict, body: str) -> str:
+    """Run `body` (Lua, with `stub` and `gb` loaded) against the stand-in; its stdout."""
+    script = tmp_path / "snippet.lua"
+    script.write_text(f"local stub = dofile({lua_literal(str(STUB))})\nstub.setup({lua_literal(setup)})\n"
+                      f"local gb = dofile({lua_literal(str(SCRIPTS / 'groundbass_common.lua'))})\n{body}\n")
+    return subprocess.run([LUA, str(script)], capture_output=True, text=True, timeout=30, check=True).stdout
+
+
 def base_setup(daw, **extra) -> dict:
     setup = {
         "project_file": str(daw["project_file"]), "project_path": str(daw["project_dir"]),
@@ -165,7 +173,9 @@ def test_generate_renders_spawns_polls_and_inserts(daw):
     style = daw["tmp"] / "it's a \"style\" $HOME `x`.wav"
     ext = {"groundbass/command": str(daw["fake"]), "groundbass/cfg": "3", "groundbass/steps": "2",
            "groundbass/style": str(style), "groundbass/midi": "1"}
-    r = run_script(GENERATE, daw["tmp"], base_setup(daw, time_sel=[12.5, 20.25], ext=ext, cursor=3.0))
+    tempo_map = [[0.0, 120.0, 4, 4], [10.0, 96.5, 3, 4], [30.0, 140.0, 4, 4]]
+    r = run_script(GENERATE, daw["tmp"], base_setup(daw, time_sel=[12.5, 20.25], ext=ext, cursor=3.0,
+                                                      tempo_map=tempo_map))
     assert r["boxes"] == []
 
     # rendered once: master mix of the time selection as WAV into <project>/groundbass
@@ -197,21 +207,24 @@ def test_generate_renders_spawns_polls_and_inserts(daw):
     assert argv[argv.index("--style") + 1] == str(style)
     assert argv[argv.index("--cfg") + 1] == "3" and argv[argv.index("--steps") + 1] == "2"
     assert "--midi" in argv and "--seed" not in argv  # seed -1: the bridge picks one
+    assert argv[argv.index("--tempo") + 1] == "96.5"  # the project tempo at the selection start
 
     # polled across several defer ticks while "REAPER" stayed responsive
     assert r["ticks"] >= 3
 
-    # bass and MIDI on two new tracks, exactly at the selection start, in one undo block
+    # bass and MIDI on two new tracks, items made directly (no InsertMedia: no MIDI import
+    # dialog) exactly over the selection, in one undo block
     assert [u[0] for u in r["undo"]] == ["begin", "end"]
     bass_track, midi_track = r["tracks"]
     assert bass_track["name"].startswith("groundbass bass fake-model") and "seed=4242" in bass_track["name"]
     assert "cfg=3" in bass_track["name"] and "steps=2" in bass_track["name"]
-    assert [i["path"] for i in bass_track["items"]] == [out]
-    assert bass_track["items"][0]["position"] == 12.5 and bass_track["items"][0]["in_undo_block"]
+    for track, path in ((bass_track, out), (midi_track, out[:-4] + ".mid")):
+        (item,) = track["items"]
+        assert [t["path"] for t in item["takes"]] == [path]
+        assert item["position"] == 12.5 and item["length"] == 20.25 - 12.5 and item["in_undo_block"]
     assert midi_track["name"].startswith("groundbass MIDI")
-    assert [i["path"] for i in midi_track["items"]] == [out[:-4] + ".mid"]
-    assert midi_track["items"][0]["position"] == 12.5
-    assert r["cursor"] == 3.0  # edit cursor put back
+    assert "InsertMedia" not in r["calls"]
+    assert r["cursor"] == 3.0  # edit cursor untouched
     assert r["projext"]["groundbass/last_start"] == "12.5"
     assert r["projext"]["groundbass/last_seed"] == "4242"
 
@@ -267,6 +280,7 @@ def test_regenerate_last_uses_the_same_selection_and_a_new_seed(daw):
     assert seed >= 0 and seed != 4242
     (track,) = r["tracks"]
     assert track["items"][0]["position"] == 4.25 and f"seed={seed}" in track["name"]
+    assert "--tempo" not in argv  # no MIDI export: no tempo sent
 
 
 @needs_lua
@@ -276,16 +290,19 @@ def test_windows_command_line_and_no_console_window(daw):
     (spawn,) = r["exec"]
     assert spawn["timeout"] == -2
     assert spawn["cmd"].startswith(f'"{daw["fake"]}" "send" "--args-file" "')
-    script = daw["tmp"] / "q.lua"
-    script.write_text(textwrap.dedent(f"""
-        local stub = dofile({lua_literal(str(STUB))})
-        stub.setup({{os_name = "Win64"}})
-        local gb = dofile({lua_literal(str(SCRIPTS / "groundbass_common.lua"))})
-        io.write(gb.command_line({{[[C:\\Program Files\\gb\\groundbass.exe]], [[C:\\a b\\]]}}), "\\n")
-        io.write(tostring(gb.command_line({{[[x"y]]}})), "\\n")
-    """))
-    out = subprocess.run([LUA, str(script)], capture_output=True, text=True, timeout=30, check=True).stdout
+    out = run_lua(daw["tmp"], {"os_name": "Win64"}, r"""
+        io.write(gb.command_line({[[C:\Program Files\gb\groundbass.exe]], [[C:\a b\]]}), "\n")
+        io.write(tostring(gb.command_line({[[x"y]]})), "\n")
+    """)
     assert out.splitlines() == [r'"C:\Program Files\gb\groundbass.exe" "C:\a b\\"', "nil"]
+
+
+@needs_lua
+def test_tempo_is_sent_only_within_the_command_lines_range(tmp_path):
+    tempo_map = [[0.0, 600.0, 4, 4], [8.0, 19.0, 4, 4], [9.0, 20.0, 7, 8]]
+    out = run_lua(tmp_path, {"tempo_map": tempo_map},
+                  "for _, t in ipairs({1, 8.5, 9}) do io.write(tostring(gb.tempo_at(0, t)), ' ') end")
+    assert out.split() == ["nil", "nil", "20.0"]
 
 
 def test_parameter_ranges_file_matches_the_spec():
@@ -337,10 +354,12 @@ def test_regenerate_in_time_selection_adds_a_take_to_the_selected_item(daw):
     old.write_bytes(b"RIFF old take")
     item = {"position": 2.0, "length": 4.0, "selected": True, "takes": [{"path": str(old), "offset": 0.5}]}
     tracks = [{"name": "groundbass bass small-synth-v3", "selected": False, "items": [item]}]
-    setup = base_setup(daw, tracks=tracks, time_sel=[3.0, 4.0], source_lengths={str(old): 6.0})
+    setup = base_setup(daw, tracks=tracks, time_sel=[3.0, 4.0], source_lengths={str(old): 6.0},
+                       ext={"groundbass/command": str(daw["fake"]), "groundbass/midi": "1"})
     r = run_script(REGION, daw["tmp"], setup)
     assert r["boxes"] == []
     argv = json.loads((daw["log"] / "argv.json").read_text())
+    assert "--midi" not in argv and "--tempo" not in argv  # with a tempo the region would be read as bars
     assert argv[argv.index("--keep") + 1] == str(old)
     assert argv[argv.index("--region") + 1] == "1.500000:2.500000"
     (render,) = r["renders"]

@@ -9,7 +9,7 @@
 local stub = {
   calls = {}, tracks = {}, items = {}, boxes = {}, renders = {}, exec = {}, undo = {},
   proj = {}, ext = {}, projext = {}, time_sel = { 0, 0 }, cursor = 0, clock = 1000.0,
-  deferred = {}, ticks = 0, last_touched = nil, user_inputs = nil, os_name = "Linux",
+  deferred = {}, ticks = 0, user_inputs = nil, os_name = "Linux",
   project_file = "", project_path = "/tmp", release = nil, script_error = nil,
 }
 
@@ -60,8 +60,6 @@ function api.Main_OnCommand(cmd, flag)
     local sep = stub.os_name:match("^Win") and "\\" or "/"  -- on Linux a "\\" is part of a file name
     local path = stub.proj.RENDER_FILE .. sep .. stub.proj.RENDER_PATTERN .. ".wav"
     local f = assert(io.open(path, "wb")); f:write("RIFF stand-in render"); f:close()
-  elseif cmd == 40914 then  -- set first selected track as last touched
-    for _, t in ipairs(stub.tracks) do if t.selected then stub.last_touched = t; break end end
   end
 end
 function api.RecursiveCreateDirectory(path, ignored)
@@ -72,6 +70,13 @@ function api.file_exists(path)
   local f = io.open(path, "rb")
   if f then f:close(); return true end
   return false
+end
+
+-- tempo map: tempo_map = {{time, bpm, num, denom}, ...} in time order (default 120 BPM 4/4)
+function api.TimeMap_GetTimeSigAtTime(proj, t)
+  local m = { 0, 120.0, 4, 4 }
+  for _, p in ipairs(stub.tempo_map or {}) do if p[1] <= t then m = p end end
+  return m[3], m[4], m[2]
 end
 
 -- tracks and items -----------------------------------------------------------------------
@@ -99,13 +104,10 @@ function api.SetOnlyTrackSelected(track)
 end
 function api.SetEditCurPos(t, moveview, seekplay) stub.cursor = t end
 function api.GetCursorPosition() return stub.cursor end
-function api.InsertMedia(path, mode)
-  assert(mode == 0, "stand-in supports mode 0 (current track) only")
-  local track = stub.last_touched
-  if not track then return 0 end
-  local item = { path = path, position = stub.cursor, in_undo_block = stub.undo_depth == 1 }
+function api.AddMediaItemToTrack(track)
+  local item = { position = 0, length = 0, takes = {}, in_undo_block = stub.undo_depth == 1 }
   track.items[#track.items + 1] = item
-  return 1
+  return item
 end
 function api.GetTrackMediaItem(track, idx) return track.items[idx + 1] end
 -- items with takes (setup: tracks[i].items[j] = {position, length, selected, takes = {{path, offset}}})
@@ -160,7 +162,9 @@ function api.SetActiveTake(take)
 end
 function api.CountTrackMediaItems(track) return #track.items end
 function api.SetMediaItemInfo_Value(item, key, value)
-  if key == "D_POSITION" then item.position = value end
+  if key == "D_POSITION" then item.position = value
+  elseif key == "D_LENGTH" then item.length = value
+  else error("stand-in knows D_POSITION and D_LENGTH only") end
   return true
 end
 function api.GetMediaItemInfo_Value(item, key)
