@@ -158,6 +158,16 @@ function gb.write_args_file(path, args)
   return gb.write_file(path, "[" .. table.concat(parts, ", ") .. "]\n")
 end
 
+-- A job's status (a table with a `state`), or nil when there is none to read yet: not written
+-- yet, or (Windows) caught locked or half-replaced by the writer. The caller tries again at
+-- the next poll.
+function gb.read_status(path)
+  local text = gb.read_file(path)
+  local st = text and gb.json_decode(text)
+  if type(st) == "table" and type(st.state) == "string" then return st end
+  return nil
+end
+
 function gb.dirname(path)
   return path:match("^(.*)[/\\][^/\\]*$") or "."
 end
@@ -458,15 +468,19 @@ function gb.generate(start, stop, seed, opts)
   -- no waiting; progress comes through the status file
   local cmd, serr = gb.spawn({ gb.command(s), "send", "--args-file", args_path }, true)
   if not cmd then gb.error_box(serr); return end
-  local t0 = reaper.time_precise()
+  local t0, seen = reaper.time_precise(), nil  -- seen: when the status was last read whole
   local function poll()
     local now = reaper.time_precise()
-    local text = gb.read_file(status_path)
-    local st = text and gb.json_decode(text)
+    local st = gb.read_status(status_path)
+    if st then seen = now end
     if st == nil then
-      if now - t0 > gb.START_TIMEOUT_S then
+      if not seen and now - t0 > gb.START_TIMEOUT_S then
         gb.error_box("The groundbass bridge client did not start.\nCommand: " .. cmd ..
                      "\nCheck the command path in 'groundbass - Settings'.")
+        return
+      elseif seen and now - seen > gb.STALL_TIMEOUT_S then
+        gb.error_box("groundbass: the status file " .. status_path .. " could not be read for " ..
+                     gb.STALL_TIMEOUT_S .. " s")
         return
       end
     elseif st.state == "done" then

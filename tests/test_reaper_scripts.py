@@ -240,6 +240,19 @@ def test_bridge_error_is_shown_in_a_message_box(daw):
 
 
 @needs_lua
+def test_a_half_read_status_file_is_read_again_at_the_next_poll(daw):
+    """Windows: REAPER can read the status file while `send` replaces it (or find it locked).
+    A read that does not parse, long after the job started, is retried, not an error."""
+    log = str(daw["log"] / "status_path.txt")
+    setup = base_setup(daw, time_sel=[1.0, 2.0], tick_s=20.0, release={"after": 4, "list": log},
+                       events=[{"tick": 2, "kind": "glitch", "list": log}])
+    r = run_script(GENERATE, daw["tmp"], setup)
+    assert r["boxes"] == []
+    (track,) = r["tracks"]
+    assert track["items"][0]["position"] == 1.0
+
+
+@needs_lua
 def test_missing_command_reports_after_a_timeout(daw):
     setup = base_setup(daw, time_sel=[1.0, 2.0], ext={"groundbass/command": str(daw["tmp"] / "no such cmd")})
     r = run_script(GENERATE, daw["tmp"], setup, ticks=400)

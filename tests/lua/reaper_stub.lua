@@ -241,20 +241,57 @@ function api.ExecProcess(cmd, timeout)
   return ok and "0\n" or "1\n"
 end
 
--- Run deferred callbacks, one batch per tick, 0.1 s of clock per tick. `stub.release`
--- = {after = n, list = file}: at tick n, the file named in `list` + ".final" replaces it
--- (the fake bridge client finishing while REAPER keeps polling).
+-- The status file the fake bridge client named in `list` (a file holding its path).
+local function status_of(list)
+  local f = io.open(list, "r")
+  if not f then return nil end
+  local path = f:read("l"); f:close()
+  return path
+end
+
+local function read_all(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local text = f:read("a"); f:close()
+  return text
+end
+
+-- Things that happen at the start of a tick, `events` = {{tick = n, kind = ...}, ...}:
+--   release  {list}: the fake client finishes - `<status>.final` replaces the status file
+--   glitch   {list}: REAPER reads the status file half-written (Windows: the writer is
+--                    replacing it); whole again one tick later
+stub.events = {}
+local glitched
+local function happen(ev)
+  if ev.kind == "release" then
+    local status = status_of(ev.list)
+    if status then os.rename(status .. ".final", status) end
+  elseif ev.kind == "glitch" then
+    local status = status_of(ev.list)
+    local text = status and read_all(status)
+    if text then
+      glitched = { path = status, text = text, tick = stub.ticks }
+      local f = assert(io.open(status, "wb")); f:write(text:sub(1, #text // 2)); f:close()
+    end
+  else
+    error("unknown stand-in event " .. tostring(ev.kind))
+  end
+end
+
+-- Run deferred callbacks, one batch per tick, `tick_s` (0.1 s) of clock per tick. `release`
+-- = {after = n, list = file} is short for the event {tick = n, kind = "release", list = file}.
 function stub.run(max_ticks)
+  if stub.release then
+    stub.events[#stub.events + 1] = { tick = stub.release.after, kind = "release", list = stub.release.list }
+  end
   while #stub.deferred > 0 and stub.ticks < max_ticks do
     stub.ticks = stub.ticks + 1
-    stub.clock = stub.clock + 0.1
-    if stub.release and stub.ticks == stub.release.after then
-      local f = io.open(stub.release.list, "r")
-      if f then
-        local status = f:read("l"); f:close()
-        os.rename(status .. ".final", status)
-      end
+    stub.clock = stub.clock + (stub.tick_s or 0.1)
+    if glitched and glitched.tick < stub.ticks then
+      local f = assert(io.open(glitched.path, "wb")); f:write(glitched.text); f:close()
+      glitched = nil
     end
+    for _, ev in ipairs(stub.events) do if ev.tick == stub.ticks then happen(ev) end end
     local batch = stub.deferred
     stub.deferred = {}
     for _, f in ipairs(batch) do f() end
