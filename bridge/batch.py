@@ -34,7 +34,7 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -46,7 +46,7 @@ from .render import RenderCancelled, RenderError, RenderParams, midi_path_for, r
 
 __all__ = ["BatchError", "Job", "BatchSummary", "BatchReporter", "find_audio_files", "output_path_for",
            "parse_shard", "select_shard", "Manifest", "params_key", "plan_jobs", "run_batch", "load_generator",
-           "ModelInfo", "MANIFEST_NAME", "prepare_output_dir"]
+           "ModelInfo", "MANIFEST_NAME", "prepare_output_dir", "kept_bass_for"]
 
 log = logging.getLogger(__name__)
 
@@ -125,11 +125,16 @@ def select_shard(files: list[Path], index: int, count: int) -> list[Path]:
     return files[index::count]
 
 
-def params_key(params: RenderParams, info: ModelInfo, style_sha256: str | None) -> str:
+def params_key(params: RenderParams, info: ModelInfo, style_sha256: str | None,
+               files_sha256: dict[str, str | None] | None = None) -> str:
     """Hex digest identifying everything that decides an output: the resolved parameters,
-    the style file's content and the model (id and file hash)."""
-    blob = json.dumps({"params": asdict(params), "style_sha256": style_sha256, "model_id": info.model_id,
-                       "model_sha256": info.model_sha256}, sort_keys=True)
+    the style file's content (and any other input file's, ``files_sha256``: the kept bass,
+    the transition reference) and the model (id and file hash)."""
+    record = {"params": asdict(params), "style_sha256": style_sha256, "model_id": info.model_id,
+              "model_sha256": info.model_sha256}
+    if files_sha256:
+        record["files_sha256"] = files_sha256
+    blob = json.dumps(record, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
@@ -238,11 +243,24 @@ def _rel(path: Path, root: Path) -> str:
     return Path(path).relative_to(root).as_posix()
 
 
+def kept_bass_for(keep_dir: Path, input_dir: Path, file: Path) -> Path | None:
+    """The existing bass of ``INPUT/a/song.wav`` in ``keep_dir``: ``KEEP/a/song.bass.wav`` (or
+    ``.flac``), the name a batch gives its outputs; None if there is none."""
+    rel = Path(file).relative_to(input_dir)
+    for ext in ("wav", "flac"):
+        p = Path(keep_dir) / rel.parent / f"{rel.stem}.bass.{ext}"
+        if p.is_file():
+            return p
+    return None
+
+
 def plan_jobs(files: list[Path], input_dir: Path, output_dir: Path, params: RenderParams, info: ModelInfo, *,
-              overwrite: bool = False) -> list[Job]:
+              overwrite: bool = False, keep_dir: Path | None = None) -> list[Job]:
     """Decide per file: ``skip`` (manifest says up to date), ``generate`` (with ``overwrite``
     set where the outputs are ours to replace) or ``fail`` (an output exists that groundbass
-    did not write, or two inputs map to one output). ``params`` must be resolved."""
+    did not write, two inputs map to one output, or ``keep_dir`` has no bass for it).
+    ``params`` must be resolved. With ``keep_dir`` each file's job edits its existing bass
+    (:func:`kept_bass_for`) as ``params`` say (region, continue or a transition span)."""
     manifest = Manifest(output_dir)
     latest = manifest.latest()
     owned = manifest.owned_outputs()
@@ -258,6 +276,25 @@ def plan_jobs(files: list[Path], input_dir: Path, output_dir: Path, params: Rend
         rel = _rel(f, input_dir)
         out = output_path_for(input_dir, output_dir, f, params.format)
         job = Job(f, rel, out, params)
+        files_sha = {}
+        if keep_dir is not None:
+            kept = kept_bass_for(keep_dir, input_dir, f)
+            if kept is None:
+                job.action, job.reason = "fail", f"{f}: no existing bass to edit ({output_path_for(input_dir, keep_dir, f, 'wav')} not found)"
+                jobs.append(job)
+                continue
+            job.params = replace(params, keep=str(kept))
+            try:
+                files_sha["keep"] = sha256_file(kept)
+            except OSError as exc:
+                job.action, job.reason = "fail", f"{kept}: cannot read ({exc.strerror or exc})"
+                jobs.append(job)
+                continue
+        if params.transition_to:
+            try:
+                files_sha["transition_to"] = sha256_file(params.transition_to)
+            except OSError:
+                files_sha["transition_to"] = None  # render_file reports the file
         if out in claimed:
             job.action, job.reason = "fail", f"{f}: output {out} is also the output of {claimed[out]}; rename one"
             jobs.append(job)
@@ -269,7 +306,7 @@ def plan_jobs(files: list[Path], input_dir: Path, output_dir: Path, params: Rend
             job.action, job.reason = "fail", f"{f}: cannot read ({exc.strerror or exc})"
             jobs.append(job)
             continue
-        job.key = params_key(params, info, style_sha)
+        job.key = params_key(job.params, info, style_sha, files_sha)
         outs = _job_outputs(job)
         prev = latest.get(rel)
         if not overwrite and prev and prev.get("status") == "done" and prev.get("input_sha256") == job.input_sha256 \

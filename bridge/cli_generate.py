@@ -5,6 +5,7 @@ and a summary. Errors are one line on stderr and a non-zero exit, never a traceb
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -71,6 +72,10 @@ def _render_options(f):
         click.option("--loop", is_flag=True, help="Make the bass a seamless loop of the whole input."),
         click.option("--crossfade", type=click.FloatRange(0, 1), default=0.03, show_default=True,
                      help="Equal-power crossfade (s) at each edge of an edit."),
+        click.option("--transition-to", type=click.Path(dir_okay=False),
+                     help="A reference bass whose sound the bass moves to over --span (from --keep or --style)."),
+        click.option("--span", help="START:END of a transition: seconds, or bars BAR[.BEAT] with --tempo. "
+                                    "With --keep alone: keep the bass before START, a new one after."),
         _number_option("--tempo", "tempo"),
         click.option("--quantize", help="Quantise MIDI notes to a grid, e.g. 1/16."),
         click.option("--overwrite", is_flag=True, help="Replace existing outputs."),
@@ -89,7 +94,8 @@ def _params(kw: dict) -> RenderParams:
                         loudness=kw["loudness"], match_mix=kw["match_mix"], format=kw["fmt"],
                         bit_depth=kw["bit_depth"], sample_rate=kw["sample_rate"], midi=kw["midi"],
                         tempo=kw["tempo"], quantize=kw["quantize"], keep=kw["keep"], region=kw["region"],
-                        continue_=kw["continue_"], loop=kw["loop"], crossfade=kw["crossfade"])
+                        continue_=kw["continue_"], loop=kw["loop"], crossfade=kw["crossfade"],
+                        transition_to=kw["transition_to"], span=kw["span"])
 
 
 def _setup_logging(quiet: bool | None) -> None:
@@ -224,17 +230,22 @@ def generate(mix: Path, out: Path | None, model: str, device: str, overwrite: bo
 @click.option("--shard", help="I/N: process every N-th file starting at I (0-based).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
               help="Files rendered at once on a GPU, each on its own CUDA stream (CPU runs go file by file).")
+@click.option("--keep-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Edit existing basses: the bass of INPUT/a/song.wav is KEEP_DIR/a/song.bass.wav "
+                   "(an earlier batch's output), with --region, --continue or --span.")
 @_render_options
 def batch(input_dir: Path, output_dir: Path, pattern: str | None, recursive: bool, shard: str | None,
-          batch_size: int, model: str, device: str, overwrite: bool, dry_run: bool, quiet: bool | None,
-          **kw) -> None:
+          batch_size: int, keep_dir: Path | None, model: str, device: str, overwrite: bool, dry_run: bool,
+          quiet: bool | None, **kw) -> None:
     """Generate a bass stem for every audio file below INPUT_DIR into OUTPUT_DIR
     (song.wav -> song.bass.wav, same subfolders), with a resumable manifest.jsonl."""
     _setup_logging(quiet)
-    if kw["keep"] or kw["region"] or kw["continue_"]:
-        _fail("batch does not edit existing basses yet (--keep, --region, --continue): use generate per file")
+    if kw["keep"]:
+        _fail("batch takes the existing basses from a folder: use --keep-dir DIR, not --keep")
     params = _params(kw)
-    _check(params)
+    _check(dataclasses.replace(params, keep=str(keep_dir)) if keep_dir else params)
+    if keep_dir is not None and Path(keep_dir).resolve() == Path(output_dir).resolve():
+        _fail(f"{output_dir}: the output folder is the --keep-dir folder; write the edits to another folder")
     try:
         index, count = parse_shard(shard) if shard else (0, 1)
         if Path(output_dir).resolve() == Path(input_dir).resolve():
@@ -252,7 +263,8 @@ def batch(input_dir: Path, output_dir: Path, pattern: str | None, recursive: boo
     gen, info = _load(model, device)
     # On a GPU, N files render at once on their own CUDA streams; on CPU one by one is fastest.
     concurrency = batch_size if gen.device.type == "cuda" else 1
-    jobs = plan_jobs(files, input_dir, output_dir, resolve_params(gen, params), info, overwrite=overwrite)
+    jobs = plan_jobs(files, input_dir, output_dir, resolve_params(gen, params), info, overwrite=overwrite,
+                     keep_dir=keep_dir)
     if dry_run:
         for job in jobs:
             what = {"generate": "would generate", "skip": "would skip", "fail": "would fail"}[job.action]

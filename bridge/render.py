@@ -74,6 +74,8 @@ class RenderParams:
     continue_: bool = False  # continue `keep` (shorter than the mix) to the end of the mix
     loop: bool = False  # a seamless loop of the whole input
     crossfade: float = 0.03  # seconds of equal-power crossfade at each edit edge
+    transition_to: str | None = None  # a reference bass whose timbre the bass moves to over `span`
+    span: str | None = None  # "START:END" of a transition (from `keep` or `style` to `transition_to`)
 
 
 @dataclass
@@ -154,13 +156,25 @@ def check_params(params: RenderParams) -> ChainSpec:
             parse_grid(params.quantize)
         except ValueError as exc:
             raise bad(str(exc)) from None
+    if params.transition_to and params.span is None:
+        raise bad("transition_to needs a span (--span START:END) to move over")
+    if params.span is not None:
+        if params.region is not None or params.continue_ or params.loop:
+            raise bad("a transition (span) does not combine with region, continue or loop")
+        if not (params.keep or params.transition_to or params.style):
+            raise bad("a transition needs something to go from or to: keep, style or transition_to")
+        try:
+            parse_region(params.span, params.tempo)
+        except ValueError as exc:
+            raise bad(str(exc).replace("region", "span", 1)) from None
     if params.region is not None or params.continue_:
         if not params.keep:
             raise bad("region and continue edit an existing bass: give keep (--keep BASS.wav)")
         if params.region is not None and params.continue_:
             raise bad("choose either a region to regenerate or continue, not both")
-    if params.keep and params.region is None and not params.continue_:
-        raise bad("keep needs a region to regenerate (--region START:END) or continue (--continue)")
+    if params.keep and params.region is None and not params.continue_ and params.span is None:
+        raise bad("keep needs a region to regenerate (--region START:END), continue (--continue) "
+                  "or a transition span (--span START:END)")
     if params.keep and params.loop:
         raise bad("loop makes a new bass; it does not combine with keep")
     if params.keep and (params.fx not in ("none", "", None) or params.loudness is not None or params.match_mix):
@@ -303,6 +317,8 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
         mix = read_audio(mix_path)
         style = read_audio(Path(params.style), "style file", min_seconds=0.0) if params.style else None
         kept = read_audio(Path(params.keep), "kept bass", min_seconds=0.0) if params.keep else None
+        target = read_audio(Path(params.transition_to), "transition reference", min_seconds=0.0) \
+            if params.transition_to else None
     except AudioFileError as exc:
         raise RenderError(str(exc)) from None
     if style is not None and style.duration_s < 0.1:
@@ -322,7 +338,22 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
                     steps=params.steps, cfg=params.cfg, phi=params.phi, grounding=params.grounding,
                     style_cfg=params.style_cfg, sampler=params.sampler, callback=prog)
     src_rate = mix.sample_rate
-    if kept is not None:
+    if target is not None and target.duration_s < 0.1:
+        raise RenderError(f"{params.transition_to} (transition reference): too short ({target.duration_s:.2f} s)")
+    if params.span is not None:
+        span = parse_region(params.span, params.tempo)
+        try:
+            basses = [gen.transition(mix.samples, mix.sample_rate, start=span[0], end=span[1],
+                                     to_style=None if target is None else target.samples,
+                                     to_style_sample_rate=None if target is None else target.sample_rate,
+                                     bass=None if kept is None else kept.samples,
+                                     bass_sample_rate=None if kept is None else kept.sample_rate,
+                                     crossfade=params.crossfade, seed=s, **sampling) for s in seeds]
+        except ValueError as exc:
+            raise RenderError(f"{params.keep or params.transition_to or params.style}: {exc}") from None
+        if kept is not None:
+            src_rate = kept.sample_rate
+    elif kept is not None:
         region = parse_region(params.region, params.tempo) if params.region is not None else (None, None)
         try:
             basses = [gen.edit(mix.samples, mix.sample_rate, kept.samples, kept.sample_rate,

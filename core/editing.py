@@ -16,6 +16,10 @@ Known latent frames ``known`` (B, C, T) and a mask ``keep`` (T,) (1 = keep, 0 = 
   grad_z ||keep * (x0_hat(z) - known)||^2``, one backward pass through the denoiser per step.
 - :func:`circular_denoiser`: the sequence is padded circularly, so frame T-1 neighbours
   frame 0 in every pass of the network: a loop with no seam.
+- :func:`blend_denoiser` / :func:`blend_refiner` (transitions): two denoisers (e.g. the same
+  model guided towards two timbre references) blended frame by frame with a ramp
+  (:func:`transition_ramp`): before a span the first one's estimate, after it the second's,
+  a linear cross-over inside. The sampler still sees one denoiser.
 
 In audio, :func:`splice` keeps the existing samples outside the region exactly and joins
 the new audio with equal-power crossfades.
@@ -28,10 +32,11 @@ import math
 import numpy as np
 import torch
 
-from .diffusion import DenoiseFn, alpha_sigma
+from .diffusion import DenoiseFn, RefineFn, alpha_sigma
 
 __all__ = ["frame_mask", "replacement_denoiser", "reconstruction_guidance_denoiser", "circular_pad",
-           "circular_denoiser", "splice", "loop_seam", "region_frames", "EDIT_METHODS"]
+           "circular_denoiser", "blend_denoiser", "blend_refiner", "transition_ramp", "splice", "loop_seam",
+           "region_frames", "EDIT_METHODS"]
 
 EDIT_METHODS = ("replace", "guidance")
 
@@ -96,6 +101,49 @@ def circular_denoiser(denoise_padded: DenoiseFn, frames: int, pad: int) -> Denoi
         return denoise_padded(circular_pad(z, pad), t)[..., pad:pad + frames]
 
     return wrapped
+
+
+def transition_ramp(frames: int, a: int, b: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """A (frames,) weight: 0 before frame ``a``, 1 from frame ``b`` on, linear in between
+    (a step at ``a`` when ``b <= a``)."""
+    idx = torch.arange(frames, device=device, dtype=torch.float32)
+    if b <= a:
+        return (idx >= a).float()
+    return ((idx - a + 0.5) / (b - a)).clamp(0.0, 1.0)
+
+
+def blend_denoiser(first: DenoiseFn, second: DenoiseFn, weight: torch.Tensor) -> DenoiseFn:
+    """``(1 - weight) first(z, t) + weight second(z, t)``, ``weight`` (T,) per latent frame.
+    Where the weight is all 0 or all 1 only one denoiser runs."""
+    w = weight.reshape(1, 1, -1)
+    lo, hi = bool((weight == 0).all()), bool((weight == 1).all())
+
+    def wrapped(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        if lo:
+            return first(z, t)
+        if hi:
+            return second(z, t)
+        a, b = first(z, t), second(z, t)
+        ww = w.to(a.dtype)
+        return (1 - ww) * a + ww * b
+
+    return wrapped
+
+
+def blend_refiner(first: RefineFn | None, second: RefineFn | None, weight: torch.Tensor) -> RefineFn | None:
+    """The per-frame blend of two refinements (``None`` = leave the estimate as it is), as
+    :func:`blend_denoiser`. Returns None when neither refines."""
+    if first is None and second is None:
+        return None
+    w = weight.reshape(1, 1, -1)
+
+    def refine(x0: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        a = first(x0, t) if first is not None else x0
+        b = second(x0, t) if second is not None else x0
+        ww = w.to(x0.dtype)
+        return (1 - ww) * a + ww * b
+
+    return refine
 
 
 def _equal_power(n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -25,6 +25,8 @@ from .config import ModelConfig, config_from_dict, preset
 from .diffusion import SAMPLERS, Denoiser
 from .editing import (
     EDIT_METHODS,
+    blend_denoiser,
+    blend_refiner,
     circular_denoiser,
     circular_pad,
     frame_mask,
@@ -33,6 +35,7 @@ from .editing import (
     region_frames,
     replacement_denoiser,
     splice,
+    transition_ramp,
 )
 from .features import estimate_tuning, mix_features
 from .guidance import grounding_refiner, guided_denoiser
@@ -231,14 +234,18 @@ class BassGenerator:
                        style_vec: torch.Tensor | None = None, style_cfg: float = 1.0, sampler: str = "ddim",
                        callback: ProgressCallback | None = None, known: torch.Tensor | None = None,
                        keep: torch.Tensor | None = None, method: str = "replace",
-                       circular: int = 0) -> torch.Tensor:
+                       circular: int = 0, ramp: torch.Tensor | None = None,
+                       to_style_mean: torch.Tensor | None = None,
+                       to_style_vec: torch.Tensor | None = None) -> torch.Tensor:
         """Sample normalised bass latents for ``cond`` (1, cond channels, T), one per seed.
 
         ``style_mean`` drives the paper's grounding (strength ``grounding``); ``style_vec``
         is the timbre condition of models trained with one, guided with weight ``style_cfg``.
         Editing (:mod:`.editing`): ``known`` (1, bass_dim, T) latent frames are kept where
         ``keep`` (T,) is 1, by ``method`` "replace" or "guidance"; ``circular > 0`` pads the
-        sequence circularly by that many frames (a loop without a seam).
+        sequence circularly by that many frames (a loop without a seam). A transition:
+        ``ramp`` (T,) goes from 0 (the conditions above) to 1 (``to_style_mean`` /
+        ``to_style_vec``, None = no reference), blending the two guided estimates per frame.
 
         Returns (len(seeds), bass_dim, T). Seed ``s`` always gives the same latent,
         whatever else is in the batch (each noise tensor comes from its own generator).
@@ -261,18 +268,27 @@ class BassGenerator:
                 with self._autocast():
                     return self.denoiser(z, t, c, s).float()
 
-            style = style_vec.to(self.device)[None].expand(len(seeds), -1) if style_vec is not None else None
             c = cond.expand(len(seeds), -1, -1)
-            denoise = guided_denoiser(model, circular_pad(c, circular) if circular else c, cfg, phi,
-                                      style=style, w_style=style_cfg)
-            if circular:
-                denoise = circular_denoiser(denoise, frames, circular)
+            c = circular_pad(c, circular) if circular else c
+
+            def guided(vec: torch.Tensor | None):
+                style = vec.to(self.device)[None].expand(len(seeds), -1) if vec is not None else None
+                d = guided_denoiser(model, c, cfg, phi, style=style, w_style=style_cfg)
+                return circular_denoiser(d, frames, circular) if circular else d
+
+            def grounded(mean: torch.Tensor | None):
+                return grounding_refiner(mean, grounding) if mean is not None and grounding > 0 else None
+
+            denoise, refine = guided(style_vec), grounded(style_mean)
+            if ramp is not None:
+                r = ramp.to(self.device)
+                denoise = blend_denoiser(denoise, guided(to_style_vec), r)
+                refine = blend_refiner(refine, grounded(to_style_mean), r)
             if known is not None:
                 keep = keep if keep is not None else torch.ones(frames)
                 k, m = known.to(self.device), keep.to(self.device)
                 denoise = replacement_denoiser(denoise, k, m) if method == "replace" else \
                     reconstruction_guidance_denoiser(denoise, k, m)
-            refine = grounding_refiner(style_mean, grounding) if style_mean is not None and grounding > 0 else None
             step_cb = (lambda k, n: callback("diffusion", k, n)) if callback else None
             return SAMPLERS[check_sampler(sampler)](denoise, noise, steps, refine=refine, callback=step_cb)
 
@@ -307,11 +323,14 @@ class BassGenerator:
     def _basses(self, mono: np.ndarray, settings: dict, *, style, style_sample_rate, seed: int, variations: int,
                 tuning: float | None, callback: ProgressCallback | None, known_wave: np.ndarray | None = None,
                 keep_ranges: list[tuple[int, int]] | None = None, method: str = "replace",
-                loop_pad: int = 0) -> tuple[list[np.ndarray], float]:
+                loop_pad: int = 0, to_style: np.ndarray | None = None, to_style_sample_rate: int | None = None,
+                ramp_frames: tuple[int, int] | None = None) -> tuple[list[np.ndarray], float]:
         """The core of every call: a mono mix at the model rate -> (mono basses at the model rate,
         levelled back to the mix's level; the gain used). ``known_wave`` (a bass at the model
         rate, same length) is kept on the latent frames ``keep_ranges``; ``loop_pad > 0``
-        samples circularly and decodes ``loop_pad`` latent frames of wrap-around each side."""
+        samples circularly and decodes ``loop_pad`` latent frames of wrap-around each side;
+        ``ramp_frames = (a, b)`` moves the timbre from ``style`` to ``to_style`` over those
+        latent frames (a transition)."""
         gain = level_gain(mono, self.config.mix_rms_db)
         if callback:
             callback("encode", 0, 1)
@@ -324,13 +343,12 @@ class BassGenerator:
         if known_wave is not None:
             known = self.encode_bass(known_wave * gain)[..., :frames]
             keep = frame_mask(frames, keep_ranges or [])
-        style_mu = style_v = None
         g = settings["grounding"]
-        wants_vec = bool(self.config.unet.style_dim) and settings["style_cfg"] != 0
-        if style is not None and (g > 0 or wants_vec):
-            z_style = self.style_latent(style, style_sample_rate)  # encoded once for both uses
-            style_mu = z_style.mean(dim=(0, 2)) if g > 0 else None
-            style_v = style_vector(z_style[0]) if wants_vec else None
+        style_mu, style_v = self._style_conditions(style, style_sample_rate, settings)
+        ramp = to_mu = to_v = None
+        if ramp_frames is not None:
+            ramp = transition_ramp(frames, *ramp_frames)
+            to_mu, to_v = self._style_conditions(to_style, to_style_sample_rate, settings)
         if callback:
             callback("encode", 1, 1)
 
@@ -342,7 +360,7 @@ class BassGenerator:
                 cond, seeds[i:i + group], steps=settings["steps"], cfg=settings["cfg"], phi=settings["phi"],
                 style_mean=style_mu, grounding=g, style_vec=style_v, style_cfg=settings["style_cfg"],
                 sampler=settings["sampler"], callback=callback, known=known, keep=keep, method=method,
-                circular=loop_pad))
+                circular=loop_pad, ramp=ramp, to_style_mean=to_mu, to_style_vec=to_v))
         latent = torch.cat(latents)
 
         outs = []
@@ -358,6 +376,17 @@ class BassGenerator:
             if callback:
                 callback("decode", i + 1, variations)
         return outs, gain
+
+    def _style_conditions(self, style: np.ndarray | None, sample_rate: int | None,
+                          settings: dict) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """(grounding target, timbre condition) of a reference bass, each None where the
+        settings or the model do not use it; the reference is encoded once for both."""
+        g = settings["grounding"]
+        wants_vec = bool(self.config.unet.style_dim) and settings["style_cfg"] != 0
+        if style is None or not (g > 0 or wants_vec):
+            return None, None
+        z_style = self.style_latent(style, sample_rate)
+        return (z_style.mean(dim=(0, 2)) if g > 0 else None), (style_vector(z_style[0]) if wants_vec else None)
 
     @torch.inference_mode()
     def encode_bass(self, mono: np.ndarray) -> torch.Tensor:
@@ -496,3 +525,68 @@ class BassGenerator:
             s0 = max(0, s0 - fade)  # the crossfade sits at the end of the kept part
         return splice(base, new.astype(np.float32), s0, int(round(end * bsr)) if task == "regenerate" else out_len,
                       fade)
+
+    def transition(self, mix: np.ndarray, sample_rate: int, *, start: float, end: float,
+                   to_style: np.ndarray | None = None, to_style_sample_rate: int | None = None,
+                   bass: np.ndarray | None = None, bass_sample_rate: int | None = None,
+                   style: np.ndarray | None = None, style_sample_rate: int | None = None,
+                   crossfade: float = 0.03, method: str = "replace", steps: int | None = None,
+                   cfg: float | None = None, phi: float | None = None, grounding: float | None = None,
+                   style_cfg: float | None = None, sampler: str | None = None, seed: int | None = None,
+                   tuning: float | None = None, callback: ProgressCallback | None = None) -> np.ndarray:
+        """A bass that moves, over ``start..end`` (seconds), from one sound to another:
+
+        - from ``bass`` (an existing bass: kept sample for sample up to ``start``, joined to the
+          new part by a ``crossfade`` inside the span; its timbre is the starting point unless
+          ``style`` is given), or from the timbre of ``style`` (None: no reference);
+        - to the timbre of ``to_style`` (None: the model's own choice, no reference).
+
+        The timbre condition (and grounding, when on) ramps linearly over the span's latent
+        frames: the two guided estimates are blended frame by frame (:func:`.editing.blend_denoiser`).
+        Returns the mix's length, in ``bass``'s layout and rate when given, else the mix's.
+        """
+        sr = check_rate(sample_rate, "mix")
+        settings = self._settings(steps, cfg, phi, grounding, style_cfg, sampler, tuning, 1)
+        if not (np.isfinite(crossfade) and 0 <= crossfade <= 1):
+            raise ValueError(f"crossfade must be within 0..1 s, got {crossfade}")
+        if bass is None and to_style is None and style is None:
+            raise ValueError("a transition needs an existing bass or a reference to go from or to")
+        if seed is None:
+            seed = secrets.randbelow(2**31 - 1)
+            log.info("seed %d", seed)
+        arr = np.asarray(mix)
+        mix_mono = resample(to_mono(arr, "mix"), sr, self.sample_rate)
+        mix_s = len(mix_mono) / self.sample_rate
+        if not (np.isfinite(start) and np.isfinite(end)) or not 0 <= start < end:
+            raise ValueError(f"a transition needs 0 <= start < end (seconds), got {start}..{end}")
+        if start >= mix_s:
+            raise ValueError(f"the span starts after the end of the mix ({start:.2f} s >= {mix_s:.2f} s)")
+        end = min(end, mix_s)
+        frames = self.mix_ae.latent_frames(len(mix_mono))
+        a, b = region_frames(start, end, self.latent_rate, frames, margin=0)
+        kw = dict(seed=seed, variations=1, tuning=tuning, callback=callback, to_style=to_style,
+                  to_style_sample_rate=to_style_sample_rate or sr, ramp_frames=(a, b))
+        if bass is None:
+            out = self._basses(mix_mono, settings, style=style, style_sample_rate=style_sample_rate or sr, **kw)[0][0]
+            return to_layout(fit_length(resample(out, self.sample_rate, sr), arr.shape[0]),
+                             arr.shape[1] if arr.ndim == 2 else None)
+        bsr = check_rate(bass_sample_rate or sr, "bass")
+        old = np.asarray(bass)
+        if np.issubdtype(old.dtype, np.integer):
+            old = old.astype(np.float32) / float(np.iinfo(old.dtype).max + 1)
+        old = old.astype(np.float32, copy=False)
+        old_mono = resample(to_mono(old, "bass"), bsr, self.sample_rate)
+        if old.shape[0] / bsr < start:
+            raise ValueError(f"the bass ({old.shape[0] / bsr:.2f} s) ends before the span starts ({start:.2f} s)")
+        head = old_mono[: max(int(round(start * self.sample_rate)), self.sample_rate)]  # >= 1 s of reference
+        a_keep, _ = region_frames(start - crossfade, start, self.latent_rate, frames)
+        basses, _ = self._basses(mix_mono, settings, style=style if style is not None else head,
+                                 style_sample_rate=(style_sample_rate or sr) if style is not None else self.sample_rate,
+                                 known_wave=fit_length(old_mono, len(mix_mono)), keep_ranges=[(0, a_keep)],
+                                 method=method, **kw)
+        out_len = int(round(mix_s * bsr))
+        new = to_layout(fit_length(resample(basses[0], self.sample_rate, bsr), out_len),
+                        old.shape[1] if old.ndim == 2 else None)
+        fade = int(round(crossfade * bsr))
+        s0 = max(0, int(round(start * bsr)) - fade)
+        return splice(fit_length(old, out_len), new.astype(np.float32), s0, out_len, fade)

@@ -173,3 +173,86 @@ def test_loop_output_has_the_input_length_and_no_seam(small_gen):
     steps = np.abs(np.diff(mono))
     seam = abs(float(mono[0] - mono[-1]))
     assert seam <= max(1e-6, 1.5 * float(np.percentile(steps, 99.9)))
+
+
+# ------------------------------------------------------------------ transitions
+
+
+def test_transition_ramp_is_zero_before_one_after_and_monotone_between():
+    from groundbass.core.editing import transition_ramp
+
+    r = transition_ramp(30, 10, 20)
+    assert torch.all(r[:10] == 0) and torch.all(r[20:] == 1)
+    assert torch.all(torch.diff(r[9:21]) > 0)
+    assert torch.equal(transition_ramp(8, 4, 4), torch.tensor([0.0] * 4 + [1.0] * 4))
+
+
+@pytest.mark.parametrize("sampler", [sample_ddim, sample_dpmpp_2m])
+def test_blend_denoiser_moves_from_the_first_estimate_to_the_second(sampler):
+    from groundbass.core.editing import blend_denoiser, transition_ramp
+
+    ramp = transition_ramp(40, 10, 30)
+    first = lambda z, t: torch.zeros_like(z)  # noqa: E731
+    second = lambda z, t: torch.ones_like(z)  # noqa: E731
+    out = sampler(blend_denoiser(first, second, ramp), torch.randn(1, 3, 40), 10)
+    torch.testing.assert_close(out, ramp.reshape(1, 1, -1).expand(1, 3, 40))
+
+
+def test_blend_refiner_leaves_what_neither_refines():
+    from groundbass.core.editing import blend_refiner
+
+    assert blend_refiner(None, None, torch.ones(4)) is None
+    x = torch.randn(1, 2, 4)
+    shift = blend_refiner(None, lambda x0, t: x0 + 1.0, torch.tensor([0.0, 0.0, 1.0, 1.0]))
+    y = shift(x, torch.tensor(0.5))
+    assert torch.equal(y[..., :2], x[..., :2]) and torch.allclose(y[..., 2:], x[..., 2:] + 1)
+
+
+def test_transition_keeps_the_bass_before_the_span_exactly(small_gen):
+    mix, rate = _mix(4.0)
+    bass_rate = 44100
+    old = (0.3 * np.sin(2 * np.pi * 55 * np.arange(3 * bass_rate) / bass_rate)).astype(np.float32)
+    ref = (0.3 * np.sign(np.sin(2 * np.pi * 41 * np.arange(2 * rate) / rate))).astype(np.float32)
+    out = small_gen.transition(mix, rate, start=1.5, end=2.5, bass=old, bass_sample_rate=bass_rate, to_style=ref,
+                               grounding=1.0, steps=3, seed=1, tuning=0.0, crossfade=0.03)
+    assert out.shape == (4 * bass_rate,) and out.dtype == np.float32  # the mix's length at the bass's rate
+    keep = int(1.5 * bass_rate) - int(round(0.03 * bass_rate))
+    assert np.array_equal(out[:keep], old[:keep])
+    assert not np.array_equal(out[keep:3 * bass_rate], old[keep:])
+    with pytest.raises(ValueError, match="ends before the span"):
+        small_gen.transition(mix, rate, start=3.5, end=3.9, bass=old, bass_sample_rate=bass_rate, steps=2, seed=0)
+    with pytest.raises(ValueError, match="go from or to"):
+        small_gen.transition(mix, rate, start=1.0, end=2.0, steps=2, seed=0)
+
+
+def test_transition_between_one_reference_and_itself_is_that_generation(small_gen):
+    """Known answer: blending two identical guided estimates changes nothing, so a transition
+    from a reference to the same reference is the plain generation with that reference."""
+    mix, rate = _mix(3.0)
+    ref = (0.3 * np.sign(np.sin(2 * np.pi * 41 * np.arange(2 * rate) / rate))).astype(np.float32)
+    kw = dict(steps=3, seed=4, tuning=0.0, grounding=1.0)
+    plain = small_gen.generate(mix, rate, style=ref, **kw)
+    moved = small_gen.transition(mix, rate, start=1.0, end=2.0, style=ref, to_style=ref, **kw)
+    assert moved.shape == plain.shape
+    np.testing.assert_allclose(moved, plain, atol=1e-4)
+
+
+def test_transition_of_the_timbre_condition_on_the_bundled_model():
+    """The bundled model has a timbre condition: the ramp blends two guided estimates (one per
+    reference). Same reference on both sides = the plain generation; two references = a
+    different bass that still has the mix's length."""
+    from groundbass.core import BassGenerator
+
+    gen = BassGenerator.from_pretrained("default", device="cpu", precision="fp32")
+    assert gen.config.unet.style_dim > 0
+    mix, rate = _mix(3.0)
+    t = np.arange(2 * rate) / rate
+    ref_a = (0.3 * np.sin(2 * np.pi * 55 * t)).astype(np.float32)
+    ref_b = (0.3 * np.sign(np.sin(2 * np.pi * 41 * t))).astype(np.float32)
+    kw = dict(steps=3, seed=4, tuning=0.0)
+    plain = gen.generate(mix, rate, style=ref_a, **kw)
+    same = gen.transition(mix, rate, start=1.0, end=2.0, style=ref_a, to_style=ref_a, **kw)
+    np.testing.assert_allclose(same, plain, atol=1e-4)
+    moved = gen.transition(mix, rate, start=1.0, end=2.0, style=ref_a, to_style=ref_b, **kw)
+    assert moved.shape == plain.shape and np.isfinite(moved).all()
+    assert np.abs(moved - plain)[2 * rate:].max() > 1e-3  # after the span the other reference rules

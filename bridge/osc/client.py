@@ -170,7 +170,7 @@ def send_job(mix: str | Path, out: str | Path, params: dict[str, Any], *, host: 
     for key, value in params.items():
         if value is None:
             continue
-        if key == "style" and value:
+        if key in P.PATH_KEYS and value:
             value = str(Path(value).absolute())
         args += [key, value]
     try:

@@ -195,7 +195,13 @@ RENDER_KEYS: dict[str, ParamSpec] = {
     "continue": ParamSpec(_as_bool, "continue the keep bass to the end of the mix"),
     "loop": ParamSpec(_as_bool, "make a seamless loop of the whole input"),
     "crossfade": ParamSpec(lambda k, v: _as_float(k, v, 0.0, 1.0), "crossfade in seconds at each edit edge"),
+    "transition_to": ParamSpec(lambda k, v: _as_opt_str(k, v, MAX_PATH_CHARS),
+                               "path of a reference bass to move to over span ('' = none: a new generation)"),
+    "span": ParamSpec(lambda k, v: _as_opt_str(k, v, 64), "START:END of a transition (seconds; bars with tempo)"),
 }
+
+# Keys whose value is a file the bridge reads (checked against the allowed folders, made absolute by send).
+PATH_KEYS = ("style", "keep", "transition_to")
 
 # OSC keys whose RenderParams field is spelled differently (a Python keyword).
 FIELD_NAMES = {"continue": "continue_"}

@@ -47,17 +47,27 @@ class JobSpec:
 
 
 class _ReplyBudget:
-    """At most ``per_second`` protocol-error replies per second (bounds reflection of junk)."""
+    """At most ``per_second`` protocol-error replies and log lines per second: a flood of junk
+    is neither reflected nor logged line by line. The refusals over the budget are counted and
+    logged as one line when the next refusal comes in a later second."""
 
     def __init__(self, per_second: int = 200) -> None:
         self.per_second, self._window, self._count = per_second, 0, 0
+        self.suppressed = 0  # refusals not answered (total, for tests and diagnostics)
 
     def take(self) -> bool:
         now = int(time.monotonic())
         if now != self._window:
+            over = self._count - self.per_second
+            if over > 0:
+                log.warning("%d more requests refused in the second before (not answered, not logged one by one)",
+                            over)
             self._window, self._count = now, 0
         self._count += 1
-        return self._count <= self.per_second
+        if self._count <= self.per_second:
+            return True
+        self.suppressed += 1
+        return False
 
 
 class BridgeServer:
@@ -192,9 +202,11 @@ class BridgeServer:
             log.debug("could not reply to %s: %s", to, exc)
 
     def _protocol_error(self, to: Address, job_id: Any, message: str) -> None:
-        log.warning("request from %s:%s refused: %s", to[0], to[1], message)
         if self._budget.take():
+            log.warning("request from %s:%s refused: %s", to[0], to[1], message)
             self._send(P.error(job_id, message), to)
+        else:
+            log.debug("request from %s:%s refused (over the reply budget): %s", to[0], to[1], message)
 
     # ------------------------------------------------------------ control handlers
 
@@ -252,7 +264,7 @@ class BridgeServer:
             self.defaults.pop(key, None)
             return
         key, value = P.coerce_param(key, value)
-        if key in ("style", "keep") and value is not None:
+        if key in P.PATH_KEYS and value is not None:
             value = str(self.policy.check_read(value, f"{key} path"))
         if value is None:
             self.defaults.pop(key, None)
@@ -277,10 +289,9 @@ class BridgeServer:
         if out == mix:
             raise P.ProtocolError("output path must differ from the mix path")
         merged = {**self.defaults, **req.params}
-        if merged.get("style"):
-            merged["style"] = str(self.policy.check_read(merged["style"], "style path"))
-        if merged.get("keep"):
-            merged["keep"] = str(self.policy.check_read(merged["keep"], "keep path"))
+        for key in P.PATH_KEYS:
+            if merged.get(key):
+                merged[key] = str(self.policy.check_read(merged[key], f"{key} path"))
         spec = JobSpec(mix, out, self._make_params(merged), req.overwrite)
         job = Job(req.job_id, spec, to)
         try:
@@ -326,9 +337,10 @@ class BridgeServer:
             # Paths were checked when the request came in; check again now, when the job runs:
             # a folder may have been swapped for a symlink while the job waited in the queue.
             self.policy.check_read(str(spec.mix), "mix path")
-            for extra, what in ((spec.params.style, "style path"), (spec.params.keep, "keep path")):
+            for key in P.PATH_KEYS:
+                extra = getattr(spec.params, P.FIELD_NAMES.get(key, key))
                 if extra:
-                    self.policy.check_read(str(extra), what)
+                    self.policy.check_read(str(extra), f"{key} path")
             return self._render()(self.gen, spec.mix, spec.out, spec.params, overwrite=spec.overwrite,
                                   progress=progress, should_stop=should_stop,
                                   folder_check=lambda real: self.policy.check_folder(real, "output folder"))
