@@ -21,7 +21,7 @@
 local script_dir = debug.getinfo(1, "S").source:match("^@?(.*[/\\])") or ""
 local gb = dofile(script_dir .. "groundbass_common.lua")
 
-local start, stop = gb.time_selection()
+local start, stop = gb.time_selection(gb.project())
 if not start then
   gb.error_box("Make a time selection first: groundbass generates a bass for the selected part of the mix.")
   return

@@ -10,16 +10,17 @@
 local script_dir = debug.getinfo(1, "S").source:match("^@?(.*[/\\])") or ""
 local gb = dofile(script_dir .. "groundbass_common.lua")
 
-local ok_s, start = reaper.GetProjExtState(0, gb.SECTION, "last_start")
-local ok_e, stop = reaper.GetProjExtState(0, gb.SECTION, "last_end")
+local proj = gb.project()
+local ok_s, start = reaper.GetProjExtState(proj, gb.SECTION, "last_start")
+local ok_e, stop = reaper.GetProjExtState(proj, gb.SECTION, "last_end")
 start, stop = tonumber(start), tonumber(stop)
 if ok_s == 0 or ok_e == 0 or not start or not stop or stop <= start then
   gb.error_box("Nothing to regenerate yet: run 'groundbass - Generate bass for time selection' first.")
   return
 end
-reaper.GetSet_LoopTimeRange(true, false, start, stop, false)
+reaper.GetSet_LoopTimeRange2(proj, true, false, start, stop, false)
 math.randomseed(math.floor(reaper.time_precise() * 1000) + os.time())
-local last = tonumber(({ reaper.GetProjExtState(0, gb.SECTION, "last_seed") })[2]) or -1
+local last = tonumber(({ reaper.GetProjExtState(proj, gb.SECTION, "last_seed") })[2]) or -1
 local seed
 repeat seed = math.random(0, 2000000000) until seed ~= last
 gb.generate(start, stop, seed)

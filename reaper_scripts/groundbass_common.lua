@@ -247,6 +247,9 @@ function gb.json_decode(text)
 end
 
 ------------------------------------------------------------------------------ REAPER steps
+-- Every call that takes a project gets the handle of the project the action started in
+-- (`proj`, from reaper.EnumProjects(-1) at launch): when a job ends the user may be
+-- looking at another project tab, and the result belongs to the first one.
 
 gb.RENDER_NUMERIC = { "RENDER_SETTINGS", "RENDER_BOUNDSFLAG", "RENDER_CHANNELS", "RENDER_SRATE",
                       "RENDER_STARTPOS", "RENDER_ENDPOS", "RENDER_TAILFLAG", "RENDER_TAILMS",
@@ -254,9 +257,25 @@ gb.RENDER_NUMERIC = { "RENDER_SETTINGS", "RENDER_BOUNDSFLAG", "RENDER_CHANNELS",
 gb.RENDER_STRINGS = { "RENDER_FILE", "RENDER_PATTERN", "RENDER_FORMAT", "RENDER_FORMAT2" }
 gb.WAV24 = "ZXZhdxgA"  -- RENDER_FORMAT: WAV, 24-bit PCM
 
--- The time selection as start, end in seconds, or nil when there is none.
-function gb.time_selection()
-  local s, e = reaper.GetSet_LoopTimeRange(false, false, 0, 0, false)
+-- The project in the active tab now (a handle) and its file name ("" when never saved).
+function gb.project()
+  return reaper.EnumProjects(-1)
+end
+
+-- Whether `proj` is still open in a tab.
+function gb.project_is_open(proj)
+  local i = 0
+  while true do
+    local p = reaper.EnumProjects(i)
+    if p == nil then return false end
+    if p == proj then return true end
+    i = i + 1
+  end
+end
+
+-- The time selection of `proj` as start, end in seconds, or nil when there is none.
+function gb.time_selection(proj)
+  local s, e = reaper.GetSet_LoopTimeRange2(proj, false, false, 0, 0, false)
   if e - s <= 0 then return nil end
   return s, e
 end
@@ -270,9 +289,9 @@ function gb.temp_dir()
   return dir
 end
 
--- The folder for groundbass files: <project folder>/groundbass (created).
-function gb.work_dir()
-  local _, projfn = reaper.EnumProjects(-1)
+-- The folder for groundbass files: <project folder>/groundbass (created). `projfn`: the
+-- project's file name from gb.project().
+function gb.work_dir(projfn)
   local base = (projfn and projfn ~= "") and gb.dirname(projfn) or reaper.GetProjectPath()
   local dir = base .. gb.sep() .. "groundbass"
   reaper.RecursiveCreateDirectory(dir, 0)
@@ -281,10 +300,10 @@ end
 
 -- Mute, for the render, every track groundbass made earlier (named "groundbass ..."): the
 -- model must hear the mix without a bass, not the previous take. Returns the tracks muted.
-function gb.mute_groundbass_tracks()
+function gb.mute_groundbass_tracks(proj)
   local muted = {}
-  for i = 0, reaper.CountTracks(0) - 1 do
-    local tr = reaper.GetTrack(0, i)
+  for i = 0, reaper.CountTracks(proj) - 1 do
+    local tr = reaper.GetTrack(proj, i)
     local _, name = reaper.GetSetMediaTrackInfo_String(tr, "P_NAME", "", false)
     if name:sub(1, 11) == "groundbass " and reaper.GetMediaTrackInfo_Value(tr, "B_MUTE") == 0 then
       reaper.SetMediaTrackInfo_Value(tr, "B_MUTE", 1)
@@ -294,18 +313,19 @@ function gb.mute_groundbass_tracks()
   return muted
 end
 
--- Render the master mix of [start, stop] to <dir>/<name>.wav, restoring every RENDER_*
--- setting afterwards (the secondary format is off during the render). Tracks made by
--- groundbass are muted for the render and unmuted after. Returns the file path, or nil and a message.
-function gb.render_selection(start, stop, dir, name)
+-- Render the master mix of [start, stop] of `proj` (the active project: the render command
+-- works on that one) to <dir>/<name>.wav, restoring every RENDER_* setting afterwards (the
+-- secondary format is off during the render). Tracks made by groundbass are muted for the
+-- render and unmuted after. Returns the file path, or nil and a message.
+function gb.render_selection(proj, start, stop, dir, name)
   local saved_num, saved_str = {}, {}
-  for _, k in ipairs(gb.RENDER_NUMERIC) do saved_num[k] = reaper.GetSetProjectInfo(0, k, 0, false) end
+  for _, k in ipairs(gb.RENDER_NUMERIC) do saved_num[k] = reaper.GetSetProjectInfo(proj, k, 0, false) end
   for _, k in ipairs(gb.RENDER_STRINGS) do
-    local _, v = reaper.GetSetProjectInfo_String(0, k, "", false)
+    local _, v = reaper.GetSetProjectInfo_String(proj, k, "", false)
     saved_str[k] = v
   end
-  local function set_num(k, v) reaper.GetSetProjectInfo(0, k, v, true) end
-  local function set_str(k, v) reaper.GetSetProjectInfo_String(0, k, v, true) end
+  local function set_num(k, v) reaper.GetSetProjectInfo(proj, k, v, true) end
+  local function set_str(k, v) reaper.GetSetProjectInfo_String(proj, k, v, true) end
   set_num("RENDER_SETTINGS", 0)     -- master mix
   set_num("RENDER_BOUNDSFLAG", 2)   -- time selection
   set_num("RENDER_STARTPOS", start)
@@ -319,7 +339,7 @@ function gb.render_selection(start, stop, dir, name)
   set_str("RENDER_PATTERN", name)
   set_str("RENDER_FORMAT", gb.WAV24)
   set_str("RENDER_FORMAT2", "")     -- no second file in another format
-  local muted = gb.mute_groundbass_tracks()
+  local muted = gb.mute_groundbass_tracks(proj)
   local ok, failure = pcall(reaper.Main_OnCommand, gb.RENDER_CMD, 0)
   for _, tr in ipairs(muted) do reaper.SetMediaTrackInfo_Value(tr, "B_MUTE", 0) end
   for _, k in ipairs(gb.RENDER_NUMERIC) do set_num(k, saved_num[k]) end
@@ -358,14 +378,39 @@ function gb.add_item(track, path, start, length)
   return item
 end
 
--- A new track at the end named `name`, with `path` from `start` for `length` seconds.
--- Returns the media item or nil and a message. Call inside an undo block.
-function gb.insert_on_new_track(path, start, length, name)
-  local idx = reaper.CountTracks(0)
-  reaper.InsertTrackAtIndex(idx, true)
-  local track = reaper.GetTrack(0, idx)
+-- A new track named `name` at the end of `proj`, which need not be the active project
+-- (InsertTrackInProject, REAPER 7.18+; before that, InsertTrackAtIndex in a moment's switch
+-- to that project's tab).
+function gb.new_track(proj, name)
+  local idx = reaper.CountTracks(proj)
+  if reaper.APIExists("InsertTrackInProject") then
+    reaper.InsertTrackInProject(proj, idx, 1)  -- 1: default envelopes and FX, like a new track
+  else
+    local active = gb.project()
+    reaper.SelectProjectInstance(proj)
+    reaper.InsertTrackAtIndex(idx, true)
+    reaper.SelectProjectInstance(active)
+  end
+  local track = reaper.GetTrack(proj, idx)
   reaper.GetSetMediaTrackInfo_String(track, "P_NAME", name, true)
-  return gb.add_item(track, path, start, length)
+  return track
+end
+
+-- The track selection of `proj` as {track = true}, and putting it back (new tracks unselected).
+function gb.track_selection(proj)
+  local sel = {}
+  for i = 0, reaper.CountTracks(proj) - 1 do
+    local tr = reaper.GetTrack(proj, i)
+    if reaper.IsTrackSelected(tr) then sel[tr] = true end
+  end
+  return sel
+end
+
+function gb.restore_track_selection(proj, sel)
+  for i = 0, reaper.CountTracks(proj) - 1 do
+    local tr = reaper.GetTrack(proj, i)
+    reaper.SetTrackSelected(tr, sel[tr] == true)
+  end
 end
 
 function gb.track_name(st, s, seed, what)
@@ -377,33 +422,37 @@ function gb.track_name(st, s, seed, what)
   return table.concat(parts, " ")
 end
 
--- Insert every output (and MIDI file) of a finished job at [start, stop], in one undo block.
-function gb.insert_results(st, s, start, stop)
-  reaper.Undo_BeginBlock()
+-- Insert every output (and MIDI file) of a finished job on new tracks of `proj`, items over
+-- [start, stop], in one undo block; the user's track selection stays as it was.
+function gb.insert_results(proj, st, s, start, stop)
+  reaper.Undo_BeginBlock2(proj)
   reaper.PreventUIRefresh(1)
+  local selection = gb.track_selection(proj)
   local failure
   for i, path in ipairs(st.outputs or {}) do
     local seed = (st.seeds or {})[i]
     if not reaper.file_exists(path) then failure = "the bridge reported " .. path .. " but it does not exist"; break end
-    local _, e = gb.insert_on_new_track(path, start, stop - start, gb.track_name(st, s, seed, "bass"))
-    if e then failure = e; break end
+    local files = { { path, "bass" } }
     local midi = (st.midi or {})[i]
-    if midi and midi ~= "" then
-      local _, e2 = gb.insert_on_new_track(midi, start, stop - start, gb.track_name(st, s, seed, "MIDI"))
-      if e2 then failure = e2; break end
+    if midi and midi ~= "" then files[2] = { midi, "MIDI" } end
+    for _, f in ipairs(files) do
+      if failure then break end
+      local _, e = gb.add_item(gb.new_track(proj, gb.track_name(st, s, seed, f[2])), f[1], start, stop - start)
+      failure = e
     end
   end
+  gb.restore_track_selection(proj, selection)
   reaper.PreventUIRefresh(-1)
   reaper.UpdateArrange()
-  reaper.Undo_EndBlock("groundbass: insert generated bass", -1)
+  reaper.Undo_EndBlock2(proj, "groundbass: insert generated bass", -1)
   return failure
 end
 
--- The selected item to edit: a groundbass item (on a track named "groundbass ...") whose
--- active take plays an audio file. Returns item, take, source path, and the project time at
--- which the file starts, or nil and a message.
-function gb.selected_groundbass_item()
-  local item = reaper.GetSelectedMediaItem(0, 0)
+-- The selected item of `proj` to edit: a groundbass item (on a track named "groundbass ...")
+-- whose active take plays an audio file. Returns item, take, source path, and the project
+-- time at which the file starts, or nil and a message.
+function gb.selected_groundbass_item(proj)
+  local item = reaper.GetSelectedMediaItem(proj, 0)
   if not item then return nil, "Select a groundbass bass item first." end
   local track = reaper.GetMediaItem_Track(item)
   local _, tname = reaper.GetSetMediaTrackInfo_String(track, "P_NAME", "", false)
@@ -440,28 +489,30 @@ end
 
 ------------------------------------------------------------------------------ the whole action
 
--- Render the selection [start, stop], run `groundbass send`, poll, insert. `seed`: nil or -1
--- for the settings' seed, else this seed. `opts` (optional): `extra_args` (more `send`
--- arguments, e.g. an edit's --keep/--region), `settings` (values that replace the user's for
--- this job) and `on_done(st, s)` (what to do with the finished job instead of inserting new
--- tracks; returns nil or a message). Returns immediately; the rest runs under defer.
+-- Render the selection [start, stop] of the active project, run `groundbass send`, poll,
+-- insert into that same project. `seed`: nil or -1 for the settings' seed, else this seed.
+-- `opts` (optional): `extra_args` (more `send` arguments, e.g. an edit's --keep/--region),
+-- `settings` (values that replace the user's for this job) and `on_done(st, s, proj)` (what
+-- to do with the finished job instead of inserting new tracks; returns nil or a message).
+-- Returns immediately; the rest runs under defer.
 function gb.generate(start, stop, seed, opts)
   opts = opts or {}
+  local proj, projfn = gb.project()
   local s = gb.get_settings()
   local bad = gb.check_settings(s)
   if bad then gb.error_box("Settings: " .. bad); return end
   for k, v in pairs(opts.settings or {}) do s[k] = v end
   if seed == nil then seed = tonumber(s.seed) end
-  local dir = gb.work_dir()
+  local dir = gb.work_dir(projfn)
   local stamp = os.date("%Y%m%d-%H%M%S") .. string.format("-%03d", math.random(0, 999))
-  local mix, err = gb.render_selection(start, stop, dir, "groundbass-mix-" .. stamp)
+  local mix, err = gb.render_selection(proj, start, stop, dir, "groundbass-mix-" .. stamp)
   if not mix then gb.error_box(err); return end
   local out = dir .. gb.sep() .. "groundbass-bass-" .. stamp .. ".wav"
   local tmp = gb.temp_dir() .. gb.sep() .. "groundbass-" .. stamp
   local status_path, args_path = tmp .. ".status.json", tmp .. ".args.json"
-  reaper.SetProjExtState(0, gb.SECTION, "last_start", string.format("%.17g", start))
-  reaper.SetProjExtState(0, gb.SECTION, "last_end", string.format("%.17g", stop))
-  local args = gb.send_args(s, mix, out, status_path, seed, gb.tempo_at(0, start))
+  reaper.SetProjExtState(proj, gb.SECTION, "last_start", string.format("%.17g", start))
+  reaper.SetProjExtState(proj, gb.SECTION, "last_end", string.format("%.17g", stop))
+  local args = gb.send_args(s, mix, out, status_path, seed, gb.tempo_at(proj, start))
   for _, a in ipairs(opts.extra_args or {}) do args[#args + 1] = a end
   local written, werr = gb.write_args_file(args_path, args)
   if not written then gb.error_box("Cannot write " .. args_path .. ": " .. tostring(werr)); return end
@@ -485,9 +536,15 @@ function gb.generate(start, stop, seed, opts)
       end
     elseif st.state == "done" then
       local failure
-      if opts.on_done then failure = opts.on_done(st, s) else failure = gb.insert_results(st, s, start, stop) end
+      if not gb.project_is_open(proj) then
+        failure = "The project this job started in was closed; the bass is at\n" .. table.concat(st.outputs or {}, "\n")
+      elseif opts.on_done then
+        failure = opts.on_done(st, s, proj)
+      else
+        failure = gb.insert_results(proj, st, s, start, stop)
+        if st.seeds and st.seeds[1] then reaper.SetProjExtState(proj, gb.SECTION, "last_seed", tostring(st.seeds[1])) end
+      end
       if failure then gb.error_box(failure) end
-      if st.seeds and st.seeds[1] then reaper.SetProjExtState(0, gb.SECTION, "last_seed", tostring(st.seeds[1])) end
       return
     elseif st.state == "error" then
       gb.error_box("groundbass: " .. tostring(st.error or "unknown error"))

@@ -395,3 +395,45 @@ def test_regenerate_in_time_selection_refuses_without_a_groundbass_item(daw):
     r = run_script(REGION, daw["tmp"], base_setup(daw, time_sel=[2.5, 4.0],
                                                     tracks=[{"name": "groundbass bass", "items": [item]}]))
     assert len(r["boxes"]) == 1 and "inside the selected item" in r["boxes"][0]["msg"]
+
+
+def two_projects(daw, **extra) -> dict:
+    """Project 1 (where the action starts: Drums selected, Keys not) and a second open tab."""
+    other = daw["tmp"] / "other"
+    other.mkdir(exist_ok=True)
+    tracks = [{"name": "Drums", "selected": True, "items": []}, {"name": "Keys", "selected": False, "items": []}]
+    return base_setup(daw, time_sel=[2.0, 6.0], tracks=tracks,
+                      other_projects=[{"file": str(other / "b.RPP"), "path": str(other),
+                                       "tracks": [{"name": "Other song", "selected": True, "items": []}]}],
+                      **extra)
+
+
+@needs_lua
+@pytest.mark.parametrize("missing_api", [{}, {"InsertTrackInProject": True}], ids=["REAPER 7.18+", "older REAPER"])
+def test_result_goes_into_the_project_the_job_started_in(daw, missing_api):
+    """The user switches to another project tab while the job runs: the bass still goes into
+    the first project (every call that takes a project gets its handle), the other tab stays
+    active and untouched, and the first project's track selection is as the user left it."""
+    setup = two_projects(daw, missing_api=missing_api, events=[{"tick": 2, "kind": "activate", "project": 2}])
+    r = run_script(GENERATE, daw["tmp"], setup)
+    assert r["boxes"] == []
+    first, other = r["projects"]
+    assert [t["name"] for t in other["tracks"]] == ["Other song"] and other["tracks"][0]["selected"]
+    names = [t["name"] for t in first["tracks"]]
+    assert names[:2] == ["Drums", "Keys"] and names[2].startswith("groundbass bass")
+    assert first["tracks"][2]["items"][0]["position"] == 2.0
+    assert [t["selected"] for t in first["tracks"]] == [True, False, False]
+    assert r["active"] == 2  # the user's tab stays in front
+    assert r["current_project_calls"] == []  # nothing in deferred code used "the active project"
+    assert [u[:2] for u in r["undo"]] == [["begin", 1], ["end", 1]]
+    assert r["projext"]["groundbass/last_seed"] == "4242"
+
+
+@needs_lua
+def test_project_closed_while_the_job_ran(daw):
+    setup = two_projects(daw, events=[{"tick": 2, "kind": "close", "project": 1}])
+    r = run_script(GENERATE, daw["tmp"], setup)
+    (box,) = r["boxes"]
+    assert "was closed" in box["msg"] and "groundbass-bass-" in box["msg"]
+    (other,) = r["projects"]
+    assert [t["name"] for t in other["tracks"]] == ["Other song"]

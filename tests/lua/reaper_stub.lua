@@ -1,16 +1,18 @@
--- A stand-in for REAPER's `reaper` API table, for running the groundbass ReaScripts under
--- plain lua5.4 in tests (REAPER itself is not available on the test machines).
--- It records every call, keeps a tiny model of the project (time selection, RENDER_*
--- settings, tracks, items, ExtState), "renders" by writing a file where REAPER would,
--- runs ExecProcess command lines the way REAPER does on macOS/Linux (split at spaces with
--- double quotes grouping, then run with no shell in between) and runs reaper.defer
--- callbacks in ticks. Any API function not defined here raises.
+-- A stand-in for REAPER's `reaper` API table (and `gfx`), for running the groundbass
+-- ReaScripts under plain lua5.4 in tests (REAPER itself is not available on the test machines).
+-- It records every call, keeps a tiny model of open projects (project tabs, each with its
+-- time selection, RENDER_* settings, tracks, items, selection, ExtState), "renders" by writing
+-- a file where REAPER would, runs ExecProcess command lines the way REAPER does on
+-- macOS/Linux (split at spaces with double quotes grouping, then run with no shell in
+-- between) and runs reaper.defer callbacks in ticks. Any API function not defined here raises.
 
 local stub = {
-  calls = {}, tracks = {}, items = {}, boxes = {}, renders = {}, exec = {}, undo = {},
+  calls = {}, tracks = {}, boxes = {}, renders = {}, exec = {}, undo = {},
   proj = {}, ext = {}, projext = {}, time_sel = { 0, 0 }, cursor = 0, clock = 1000.0,
   deferred = {}, ticks = 0, user_inputs = nil, os_name = "Linux",
   project_file = "", project_path = "/tmp", release = nil, script_error = nil,
+  other_projects = {}, active = 1, missing_api = {}, mb_answers = {}, toggles = {},
+  atexit = {}, gfx_frames = {}, current_project_calls = {}, events = {},
 }
 
 local function record(name, ...)
@@ -19,12 +21,26 @@ end
 
 local function shq(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
+-- Functions whose first argument is a project (0 = the active one). A call with 0 after the
+-- action's first run (that is, from deferred code, when another tab may be active) is listed
+-- in stub.current_project_calls.
+local TAKES_PROJECT = {}
+for name in ([[CountTracks GetTrack GetSetProjectInfo GetSetProjectInfo_String GetSet_LoopTimeRange2
+  GetProjExtState SetProjExtState GetSelectedMediaItem TimeMap_GetTimeSigAtTime InsertTrackInProject
+  Undo_BeginBlock2 Undo_EndBlock2 ValidatePtr2]]):gmatch("%S+") do TAKES_PROJECT[name] = true end
+
 local api = {}
 reaper = setmetatable({}, {
   __index = function(_, key)
     local f = api[key]
-    if f == nil then error("reaper." .. key .. " is not part of the stand-in", 2) end
-    return function(...) record(key, ...); return f(...) end
+    if f == nil or stub.missing_api[key] then error("reaper." .. key .. " is not part of the stand-in", 2) end
+    return function(...)
+      record(key, ...)
+      if TAKES_PROJECT[key] and (select(1, ...) == 0 or select(1, ...) == nil) and stub.ticks > 0 then
+        stub.current_project_calls[#stub.current_project_calls + 1] = key
+      end
+      return f(...)
+    end
   end,
 })
 
@@ -32,35 +48,77 @@ function stub.setup(cfg)
   for k, v in pairs(cfg) do stub[k] = v end
 end
 
+-- projects --------------------------------------------------------------------------------
+-- Project 1 is made of the top-level setup fields (project_file, project_path, tracks, proj =
+-- RENDER_* settings, projext, time_sel); `other_projects` = {{file, path, tracks}, ...} are
+-- more open tabs. A handle is the project's table; `active` is the index of the current tab.
+local function projects()
+  if not stub.projects then
+    stub.projects = { { file = stub.project_file, path = stub.project_path, tracks = stub.tracks,
+                        info = stub.proj, ext = stub.projext, time_sel = stub.time_sel } }
+    for _, p in ipairs(stub.other_projects) do
+      stub.projects[#stub.projects + 1] = { file = p.file or "", path = p.path or "/tmp", tracks = p.tracks or {},
+                                            info = p.proj or {}, ext = p.projext or {}, time_sel = { 0, 0 } }
+    end
+  end
+  return stub.projects
+end
+
+local function P(proj)
+  if proj == 0 or proj == nil then return projects()[stub.active] end
+  for _, p in ipairs(projects()) do if p == proj then return p end end
+  error("stand-in: a handle of a project that is not open", 3)  -- REAPER would crash here
+end
+
+local function index_of(proj)
+  for i, p in ipairs(projects()) do if p == proj then return i end end
+end
+
+function api.EnumProjects(idx)
+  local p = (idx == -1) and projects()[stub.active] or projects()[idx + 1]
+  if not p then return nil, "" end
+  return p, p.file
+end
+function api.SelectProjectInstance(proj) stub.active = index_of(P(proj)) end
+function api.GetProjectPath() return P(0).path end
+function api.APIExists(name) return api[name] ~= nil and not stub.missing_api[name] end
+function api.ValidatePtr2(proj, ptr, kind)
+  assert(kind == "MediaItem*", "stand-in validates MediaItem* only")
+  for _, t in ipairs(P(proj).tracks) do for _, it in ipairs(t.items) do if it == ptr then return true end end end
+  return false
+end
+
 -- project and render settings -----------------------------------------------------------
 function api.GetOS() return stub.os_name end
-function api.EnumProjects(idx) return {}, stub.project_file end
-function api.GetProjectPath() return stub.project_path end
-function api.GetSet_LoopTimeRange(is_set, is_loop, s, e, seek)
-  if is_set then stub.time_sel = { s, e } end
-  return stub.time_sel[1], stub.time_sel[2]
+function api.GetSet_LoopTimeRange2(proj, is_set, is_loop, s, e, seek)
+  local p = P(proj)
+  if is_set then p.time_sel[1], p.time_sel[2] = s, e end
+  return p.time_sel[1], p.time_sel[2]
 end
 function api.GetSetProjectInfo(proj, key, value, is_set)
-  if is_set then stub.proj[key] = value end
-  return stub.proj[key] or 0
+  local info = P(proj).info
+  if is_set then info[key] = value end
+  return info[key] or 0
 end
 function api.GetSetProjectInfo_String(proj, key, value, is_set)
-  if is_set then stub.proj[key] = value end
-  return true, stub.proj[key] or ""
+  local info = P(proj).info
+  if is_set then info[key] = value end
+  return true, info[key] or ""
 end
 function api.Main_OnCommand(cmd, flag)
-  if cmd == 42230 then  -- render with the most recent settings: write the file REAPER would
-    local snap = {}
-    for k, v in pairs(stub.proj) do snap[k] = v end
-    -- REAPER renders the master mix of unmuted tracks: record which tracks were heard
-    local heard = {}
-    for _, t in ipairs(stub.tracks) do if not t.mute then heard[#heard + 1] = t.name end end
-    snap.tracks_heard = heard
-    stub.renders[#stub.renders + 1] = snap
-    local sep = stub.os_name:match("^Win") and "\\" or "/"  -- on Linux a "\\" is part of a file name
-    local path = stub.proj.RENDER_FILE .. sep .. stub.proj.RENDER_PATTERN .. ".wav"
-    local f = assert(io.open(path, "wb")); f:write("RIFF stand-in render"); f:close()
-  end
+  assert(cmd == 42230, "stand-in knows command 42230 (render) only")
+  -- render the active project with its most recent settings: write the file REAPER would
+  local p = P(0)
+  local snap = {}
+  for k, v in pairs(p.info) do snap[k] = v end
+  -- REAPER renders the master mix of unmuted tracks: record which tracks were heard
+  local heard = {}
+  for _, t in ipairs(p.tracks) do if not t.mute then heard[#heard + 1] = t.name end end
+  snap.tracks_heard = heard
+  stub.renders[#stub.renders + 1] = snap
+  local sep = stub.os_name:match("^Win") and "\\" or "/"  -- on Linux a "\" is part of a file name
+  local path = p.info.RENDER_FILE .. sep .. p.info.RENDER_PATTERN .. ".wav"
+  local f = assert(io.open(path, "wb")); f:write("RIFF stand-in render"); f:close()
 end
 function api.RecursiveCreateDirectory(path, ignored)
   os.execute("mkdir -p " .. shq(path))
@@ -74,17 +132,18 @@ end
 
 -- tempo map: tempo_map = {{time, bpm, num, denom}, ...} in time order (default 120 BPM 4/4)
 function api.TimeMap_GetTimeSigAtTime(proj, t)
+  P(proj)
   local m = { 0, 120.0, 4, 4 }
   for _, p in ipairs(stub.tempo_map or {}) do if p[1] <= t then m = p end end
   return m[3], m[4], m[2]
 end
 
 -- tracks and items -----------------------------------------------------------------------
-function api.CountTracks(proj) return #stub.tracks end
-function api.InsertTrackAtIndex(idx, defaults)
-  table.insert(stub.tracks, idx + 1, { name = "", selected = false, items = {} })
-end
-function api.GetTrack(proj, idx) return stub.tracks[idx + 1] end
+local function new_track() return { name = "", selected = false, items = {} } end
+function api.CountTracks(proj) return #P(proj).tracks end
+function api.InsertTrackInProject(proj, idx, flags) table.insert(P(proj).tracks, idx + 1, new_track()) end
+function api.InsertTrackAtIndex(idx, defaults) table.insert(P(0).tracks, idx + 1, new_track()) end  -- active project
+function api.GetTrack(proj, idx) return P(proj).tracks[idx + 1] end
 function api.GetSetMediaTrackInfo_String(track, key, value, is_set)
   assert(key == "P_NAME", "stand-in knows P_NAME only")
   if is_set then track.name = value end
@@ -99,11 +158,8 @@ function api.SetMediaTrackInfo_Value(track, key, value)
   track.mute = value ~= 0
   return true
 end
-function api.SetOnlyTrackSelected(track)
-  for _, t in ipairs(stub.tracks) do t.selected = (t == track) end
-end
-function api.SetEditCurPos(t, moveview, seekplay) stub.cursor = t end
-function api.GetCursorPosition() return stub.cursor end
+function api.IsTrackSelected(track) return track.selected == true end
+function api.SetTrackSelected(track, selected) track.selected = selected end
 function api.AddMediaItemToTrack(track)
   local item = { position = 0, length = 0, takes = {}, in_undo_block = stub.undo_depth == 1 }
   track.items[#track.items + 1] = item
@@ -111,12 +167,16 @@ function api.AddMediaItemToTrack(track)
 end
 function api.GetTrackMediaItem(track, idx) return track.items[idx + 1] end
 -- items with takes (setup: tracks[i].items[j] = {position, length, selected, takes = {{path, offset}}})
-local function each_item(f)
-  for _, t in ipairs(stub.tracks) do for _, it in ipairs(t.items) do f(t, it) end end
+local function each_item(f, only)
+  for _, p in ipairs(projects()) do
+    if only == nil or p == only then
+      for _, t in ipairs(p.tracks) do for _, it in ipairs(t.items) do f(t, it) end end
+    end
+  end
 end
 function api.GetSelectedMediaItem(proj, idx)
   local found, n = nil, 0
-  each_item(function(_, it) if it.selected then if n == idx and not found then found = it end; n = n + 1 end end)
+  each_item(function(_, it) if it.selected then if n == idx and not found then found = it end; n = n + 1 end end, P(proj))
   return found
 end
 function api.GetMediaItem_Track(item)
@@ -175,43 +235,82 @@ end
 
 -- undo, UI ----------------------------------------------------------------------------------
 stub.undo_depth = 0
-function api.Undo_BeginBlock()
+function api.Undo_BeginBlock2(proj)
   stub.undo_depth = stub.undo_depth + 1
-  stub.undo[#stub.undo + 1] = { "begin" }
+  stub.undo[#stub.undo + 1] = { "begin", index_of(P(proj)) }
 end
-function api.Undo_EndBlock(desc, flags)
+function api.Undo_EndBlock2(proj, desc, flags)
   stub.undo_depth = stub.undo_depth - 1
-  stub.undo[#stub.undo + 1] = { "end", desc, flags }
+  stub.undo[#stub.undo + 1] = { "end", index_of(P(proj)), desc, flags }
 end
 function api.PreventUIRefresh(n) end
 function api.UpdateArrange() end
+-- Answers come from `mb_answers` in order (6 = Yes, 7 = No), else 1 (OK).
 function api.ShowMessageBox(msg, title, kind)
-  stub.boxes[#stub.boxes + 1] = { msg = msg, title = title }
-  return 1
+  local answer = table.remove(stub.mb_answers, 1) or 1
+  stub.boxes[#stub.boxes + 1] = { msg = msg, title = title, kind = kind, answer = answer }
+  return answer
 end
-function api.ShowConsoleMsg(msg) end
 function api.GetUserInputs(title, n, captions, values)
   stub.user_inputs_asked = { title = title, n = n, captions = captions, values = values }
   if not stub.user_inputs then return false, values end
   return stub.user_inputs.ok, stub.user_inputs.csv
 end
+-- The running action: section 0, command id `cmd_id` (default 55555).
+function api.get_action_context()
+  return false, stub.script_file or "", 0, stub.cmd_id or 55555, -1, -1, -1, ""
+end
+function api.SetToggleCommandState(section, cmd, state)
+  stub.toggles[#stub.toggles + 1] = { section, cmd, state }
+  return true
+end
+function api.RefreshToolbar2(section, cmd) end
+
+-- gfx: one window; every gfx.update() with new text adds a frame (its strings) to gfx_frames.
+-- `close_window_at` = tick: the user closes the window then (gfx.getchar() returns -1).
+local frame = {}
+gfx = { x = 0, y = 0, w = 0, h = 0 }
+function gfx.init(title, w, h)
+  stub.gfx_open, stub.gfx_title = true, title
+  gfx.w, gfx.h = w, h
+  return 1
+end
+function gfx.getchar()
+  if stub.close_window_at and stub.ticks >= stub.close_window_at then stub.gfx_open = false end
+  return stub.gfx_open and 0 or -1
+end
+function gfx.set(...) end
+function gfx.rect(...) end
+function gfx.setfont(...) end
+function gfx.drawstr(s) frame[#frame + 1] = s end
+function gfx.update()
+  local last = stub.gfx_frames[#stub.gfx_frames]
+  if #frame > 0 and (not last or table.concat(last, "\n") ~= table.concat(frame, "\n")) then
+    stub.gfx_frames[#stub.gfx_frames + 1] = frame
+  end
+  frame = {}
+end
+function gfx.quit() stub.gfx_open = false end
 
 -- ExtState ----------------------------------------------------------------------------------
 function api.GetExtState(section, key) return stub.ext[section .. "/" .. key] or "" end
 function api.HasExtState(section, key) return stub.ext[section .. "/" .. key] ~= nil end
 function api.SetExtState(section, key, value, persist) stub.ext[section .. "/" .. key] = value end
+function api.DeleteExtState(section, key, persist) stub.ext[section .. "/" .. key] = nil end
 function api.GetProjExtState(proj, section, key)
-  local v = stub.projext[section .. "/" .. key]
+  local v = P(proj).ext[section .. "/" .. key]
   return v and 1 or 0, v or ""
 end
 function api.SetProjExtState(proj, section, key, value)
-  stub.projext[section .. "/" .. key] = value
+  P(proj).ext[section .. "/" .. key] = value
   return 1
 end
 
 -- time, defer, processes ------------------------------------------------------------------
 function api.time_precise() return stub.clock end
 function api.defer(f) stub.deferred[#stub.deferred + 1] = f end
+function api.atexit(f) stub.atexit[#stub.atexit + 1] = f end
+
 -- REAPER on macOS/Linux splits an ExecProcess command line itself: whitespace separates
 -- arguments, double quotes group (and are dropped); there is no shell, so ' \ $ ` and ; are
 -- plain characters.
@@ -260,7 +359,9 @@ end
 --   release  {list}: the fake client finishes - `<status>.final` replaces the status file
 --   glitch   {list}: REAPER reads the status file half-written (Windows: the writer is
 --                    replacing it); whole again one tick later
-stub.events = {}
+--   activate {project}: the user switches to project tab number `project`
+--   close    {project}: the user closes project tab number `project` (its handle dies)
+--   run      {script}: the user runs another action (a script file) now
 local glitched
 local function happen(ev)
   if ev.kind == "release" then
@@ -273,18 +374,30 @@ local function happen(ev)
       glitched = { path = status, text = text, tick = stub.ticks }
       local f = assert(io.open(status, "wb")); f:write(text:sub(1, #text // 2)); f:close()
     end
+  elseif ev.kind == "activate" then
+    stub.active = ev.project
+  elseif ev.kind == "close" then
+    local active = projects()[stub.active]
+    table.remove(projects(), ev.project)
+    stub.active = index_of(active) or 1
+  elseif ev.kind == "run" then
+    local ok, err = pcall(dofile, ev.script)
+    if not ok then stub.script_error = tostring(err) end
   else
     error("unknown stand-in event " .. tostring(ev.kind))
   end
 end
 
--- Run deferred callbacks, one batch per tick, `tick_s` (0.1 s) of clock per tick. `release`
--- = {after = n, list = file} is short for the event {tick = n, kind = "release", list = file}.
+-- Run deferred callbacks, one batch per tick, `tick_s` (0.1 s) of clock per tick, then the
+-- atexit functions (REAPER calls them when a script has nothing deferred left). `release` =
+-- {after = n, list = file} is short for the event {tick = n, kind = "release", list = file}.
 function stub.run(max_ticks)
   if stub.release then
     stub.events[#stub.events + 1] = { tick = stub.release.after, kind = "release", list = stub.release.list }
   end
-  while #stub.deferred > 0 and stub.ticks < max_ticks do
+  local last_event = 0
+  for _, ev in ipairs(stub.events) do last_event = math.max(last_event, ev.tick) end
+  while (#stub.deferred > 0 or stub.ticks < last_event) and stub.ticks < max_ticks do
     stub.ticks = stub.ticks + 1
     stub.clock = stub.clock + (stub.tick_s or 0.1)
     if glitched and glitched.tick < stub.ticks then
@@ -295,6 +408,10 @@ function stub.run(max_ticks)
     local batch = stub.deferred
     stub.deferred = {}
     for _, f in ipairs(batch) do f() end
+  end
+  if #stub.deferred == 0 then
+    for _, f in ipairs(stub.atexit) do f() end
+    stub.atexit = {}
   end
 end
 
@@ -323,17 +440,28 @@ local function encode(v)
   return '"<' .. t .. '>"'
 end
 
+local function tracks_of(p)
+  local tracks = {}
+  for i, t in ipairs(p.tracks) do
+    tracks[i] = { name = t.name, items = t.items, mute = t.mute or false, selected = t.selected or false }
+  end
+  return tracks
+end
+
 function stub.dump(path)
   local calls = {}
   for i, c in ipairs(stub.calls) do calls[i] = c.name end
-  local tracks = {}
-  for i, t in ipairs(stub.tracks) do tracks[i] = { name = t.name, items = t.items, mute = t.mute or false } end
+  local first = stub.projects and stub.projects[1] or nil
+  local open = {}
+  for i, p in ipairs(projects()) do open[i] = { file = p.file, tracks = tracks_of(p) } end
   local f = assert(io.open(path, "w"))
   f:write(encode({
-    calls = calls, tracks = tracks, boxes = stub.boxes, renders = stub.renders, exec = stub.exec,
-    undo = stub.undo, proj = stub.proj, ext = stub.ext, projext = stub.projext,
+    calls = calls, tracks = tracks_of({ tracks = stub.tracks }), boxes = stub.boxes, renders = stub.renders,
+    exec = stub.exec, undo = stub.undo, proj = stub.proj, ext = stub.ext, projext = stub.projext,
     time_sel = stub.time_sel, ticks = stub.ticks, script_error = stub.script_error,
-    cursor = stub.cursor, user_inputs_asked = stub.user_inputs_asked,
+    cursor = stub.cursor, user_inputs_asked = stub.user_inputs_asked, projects = open, active = stub.active,
+    toggles = stub.toggles, gfx_frames = stub.gfx_frames, gfx_open = stub.gfx_open or false,
+    current_project_calls = stub.current_project_calls,
   }))
   f:close()
 end
