@@ -16,6 +16,7 @@
 --   [main] groundbass - Settings.lua
 --   [main] groundbass - Regenerate last.lua
 --   [main] groundbass - Regenerate bass in time selection.lua
+--   [main] groundbass - Cancel.lua
 -- @link https://github.com/groundbass/groundbass
 
 local script_dir = debug.getinfo(1, "S").source:match("^@?(.*[/\\])") or ""

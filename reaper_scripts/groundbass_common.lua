@@ -1,6 +1,8 @@
 -- @noindex
--- groundbass_common.lua: shared code of the groundbass ReaScripts (settings, rendering the
--- time selection, spawning `groundbass send`, polling its JSON status file, inserting media).
+-- groundbass_common.lua: shared code of the groundbass ReaScripts: settings, starting
+-- programs without a shell, files and JSON, rendering the time selection, inserting media
+-- into the project the job started in, one job at a time, progress, starting a bridge, and
+-- the job itself (spawning `groundbass send`, polling its JSON status file).
 -- Loaded with dofile() by the action scripts; not an action itself.
 
 local gb = {}
@@ -8,6 +10,8 @@ local gb = {}
 gb.SECTION = "groundbass"          -- ExtState section (global settings and per-project state)
 gb.START_TIMEOUT_S = 30            -- no status file after this long: the command did not start
 gb.STALL_TIMEOUT_S = 120           -- status file not updated for this long: give up
+gb.BUSY_STALE_S = 60               -- a running job's poll loop silent this long has died
+gb.SERVE_WAIT_S = 60               -- --connect-timeout after starting a bridge (it loads the model first)
 gb.RENDER_CMD = 42230              -- File: Render project, using the most recent render settings, auto-close dialog
 
 -- Settings: key, caption, default. Empty values are not sent (the bridge's defaults apply).
@@ -85,6 +89,10 @@ function gb.command(s)
   return (s.command ~= nil and s.command ~= "") and s.command or "groundbass"
 end
 
+function gb.port(s)
+  return (s.port ~= nil and s.port ~= "") and s.port or "9030"
+end
+
 -- REAPER's ExecProcess runs the program itself, with no shell: on macOS and Linux it splits
 -- the command line at spaces, double quotes grouping (single quotes, backslashes and $ are
 -- plain characters); on Windows the line goes to CreateProcess. So the arguments of a job go
@@ -112,7 +120,7 @@ end
 
 -- The arguments of `groundbass send` for one job (after the word "send"; settings as strings).
 function gb.send_args(s, mix, out, status_path, seed, tempo)
-  local args = { mix, out, "--status-file", status_path, "--port", s.port ~= "" and s.port or "9030" }
+  local args = { mix, out, "--status-file", status_path, "--port", gb.port(s) }
   local function opt(flag, value)
     if value ~= nil and value ~= "" then args[#args + 1] = flag; args[#args + 1] = tostring(value) end
   end
@@ -487,78 +495,236 @@ function gb.error_box(message)
   reaper.ShowMessageBox(tostring(message), "groundbass", 0)
 end
 
+------------------------------------------------------------------------------ one job at a time
+-- While a job's poll loop runs it keeps (non-persistent) ExtState: job_id, job_beat (the
+-- time_precise of its last poll) and job_text (its progress). A beat older than
+-- BUSY_STALE_S is a loop that died without clearing them.
+
+function gb.running_job()
+  local id = reaper.GetExtState(gb.SECTION, "job_id")
+  local beat = tonumber(reaper.GetExtState(gb.SECTION, "job_beat"))
+  if id == "" or not beat or reaper.time_precise() - beat > gb.BUSY_STALE_S then return nil end
+  return id, reaper.GetExtState(gb.SECTION, "job_text")
+end
+
+function gb.job_beat(id, text)
+  reaper.SetExtState(gb.SECTION, "job_id", id, false)
+  reaper.SetExtState(gb.SECTION, "job_beat", string.format("%.3f", reaper.time_precise()), false)
+  reaper.SetExtState(gb.SECTION, "job_text", text, false)
+end
+
+function gb.end_job(id)
+  if reaper.GetExtState(gb.SECTION, "job_id") ~= id then return end
+  for _, k in ipairs({ "job_id", "job_beat", "job_text", "cancel" }) do reaper.DeleteExtState(gb.SECTION, k, false) end
+end
+
+-- The Cancel action asks; the job's own poll loop sends /groundbass/cancel (it knows when the
+-- bridge has the job, and the port).
+function gb.request_cancel(id)
+  reaper.SetExtState(gb.SECTION, "cancel", id, false)
+end
+
+function gb.cancel_requested(id)
+  return reaper.GetExtState(gb.SECTION, "cancel") == id
+end
+
+------------------------------------------------------------------------------ progress
+-- A small window with the job's status and a bar, and the action's toggle state on (a lit
+-- toolbar button) while the job runs. Closing the window only hides it.
+
+function gb.progress_text(st, cancelling, restarted)
+  if cancelling then return "cancelling..." end
+  if not st or st.state == "connecting" then
+    return restarted and "waiting for the bridge to start..." or "connecting to the bridge..."
+  end
+  if st.state == "queued" then return string.format("queued, %d job(s) ahead", tonumber(st.position) or 0) end
+  local stage = (st.stage ~= nil and st.stage ~= "") and st.stage or st.state
+  return string.format("%s %d %%", stage, math.floor((tonumber(st.progress) or 0) * 100 + 0.5))
+end
+
+function gb.progress_start()
+  local _, _, section, cmd_id = reaper.get_action_context()
+  reaper.SetToggleCommandState(section, cmd_id, 1)
+  reaper.RefreshToolbar2(section, cmd_id)
+  gfx.init("groundbass", 380, 70)
+  return { section = section, cmd = cmd_id, window = true }
+end
+
+function gb.progress_draw(ui, text, fraction)
+  if not ui.window then return end
+  if gfx.getchar() < 0 then ui.window = false; return end  -- closed by the user: the job goes on
+  gfx.set(0.15, 0.15, 0.15); gfx.rect(0, 0, gfx.w, gfx.h, 1)
+  gfx.set(0.9, 0.9, 0.9)
+  gfx.x, gfx.y = 10, 8; gfx.drawstr("groundbass: " .. text)
+  gfx.x, gfx.y = 10, 28; gfx.drawstr("'groundbass - Cancel' stops the job")
+  gfx.set(0.35, 0.6, 0.95); gfx.rect(10, 50, math.floor((gfx.w - 20) * math.max(0, math.min(1, fraction))), 10, 1)
+  gfx.update()
+end
+
+function gb.progress_stop(ui)
+  if ui.window then gfx.quit() end
+  reaper.SetToggleCommandState(ui.section, ui.cmd, 0)
+  reaper.RefreshToolbar2(ui.section, ui.cmd)
+end
+
+------------------------------------------------------------------------------ no bridge running
+
+function gb.bridge_unreachable(st)
+  return tostring(st.error or ""):find("no groundbass bridge answered", 1, true) ~= nil
+end
+
+-- Once per REAPER session, offer to start `groundbass serve` in the background. Returns
+-- "started", "declined", or nil when it was offered before.
+function gb.offer_to_start_bridge(s)
+  if reaper.GetExtState(gb.SECTION, "serve_offered") == "1" then return nil end
+  reaper.SetExtState(gb.SECTION, "serve_offered", "1", false)
+  local port = gb.port(s)
+  local answer = reaper.ShowMessageBox("No groundbass bridge answered on port " .. port .. ".\n\n" ..
+    "Start one now in the background (groundbass serve --port " .. port .. ") and try again?\n" ..
+    "It loads the model once and keeps running until you stop it.", "groundbass", 4)
+  if answer ~= 6 then return "declined" end
+  return gb.spawn({ gb.command(s), "serve", "--port", port }, false) and "started" or nil
+end
+
 ------------------------------------------------------------------------------ the whole action
+
+-- (Re)write the job's args file and start `groundbass send --args-file` for it, not waiting.
+-- `extra`: arguments added for this attempt. Returns true, or nil and a message.
+function gb.start_send(job, extra)
+  local args = {}
+  for _, list in ipairs({ job.args, extra or {} }) do for _, a in ipairs(list) do args[#args + 1] = a end end
+  local written, werr = gb.write_args_file(job.args_file, args)
+  if not written then return nil, "Cannot write " .. job.args_file .. ": " .. tostring(werr) end
+  local cmd, err = gb.spawn({ gb.command(job.s), "send", "--args-file", job.args_file }, true)
+  if not cmd then return nil, err end
+  job.cmd, job.t0, job.seen = cmd, reaper.time_precise(), nil
+  return true
+end
+
+function gb.send_cancel(job)
+  gb.spawn({ gb.command(job.s), "send", "--cancel", job.id, "--port", gb.port(job.s) }, true)
+end
+
+-- Put a finished job's result into the project it started in. Returns nil or a message.
+function gb.deliver(job, st)
+  if not gb.project_is_open(job.proj) then
+    return "The project this job started in was closed; the bass is at\n" .. table.concat(st.outputs or {}, "\n")
+  end
+  local failure
+  if job.opts.on_done then
+    failure = job.opts.on_done(st, job.s, job.proj)
+  else
+    failure = gb.insert_results(job.proj, st, job.s, job.start, job.stop)
+  end
+  if st.seeds and st.seeds[1] then reaper.SetProjExtState(job.proj, gb.SECTION, "last_seed", tostring(st.seeds[1])) end
+  return failure
+end
+
+-- End the job (once): progress off, ExtState cleared, the temporary mix, args and status
+-- files removed, then `message` (if any) in a box. Ended before its status was final (the
+-- script was terminated), the job is cancelled at the bridge too.
+function gb.finish(job, message)
+  if job.finished then return end
+  job.finished = true
+  if not job.final then gb.send_cancel(job) end
+  gb.progress_stop(job.ui)
+  gb.end_job(job.id)
+  for _, path in ipairs(job.files) do os.remove(path) end
+  if message then gb.error_box(message) end
+end
+
+-- One look at the status file; deferred again until the job is over.
+function gb.poll(job)
+  if job.finished then return end
+  local now = reaper.time_precise()
+  local st = gb.read_status(job.status)
+  if st then job.seen = now end
+  local cancelling = gb.cancel_requested(job.id)
+  local final = st and (st.state == "done" or st.state == "error" or st.state == "cancelled")
+  job.final = final
+  if st == nil then
+    if not job.seen and now - job.t0 > gb.START_TIMEOUT_S then
+      job.final = true
+      return gb.finish(job, "The groundbass bridge client did not start.\nCommand: " .. job.cmd ..
+                            "\nCheck the command path in 'groundbass - Settings'.")
+    elseif job.seen and now - job.seen > gb.STALL_TIMEOUT_S then
+      return gb.finish(job, "groundbass: the status file " .. job.status .. " could not be read for " ..
+                            gb.STALL_TIMEOUT_S .. " s")
+    end
+  elseif st.state == "done" then
+    return gb.finish(job, gb.deliver(job, st))
+  elseif st.state == "cancelled" then
+    return gb.finish(job, (not cancelling) and "groundbass: the job was cancelled" or nil)
+  elseif st.state == "error" then
+    if cancelling then return gb.finish(job) end
+    if gb.bridge_unreachable(st) and not job.restarted then
+      local offer = gb.offer_to_start_bridge(job.s)
+      if offer == "declined" then return gb.finish(job) end
+      if offer == "started" then  -- try once more, giving the new bridge time to load its model
+        job.restarted, job.final = true, false
+        os.remove(job.status)
+        local ok, err = gb.start_send(job, { "--connect-timeout", gb.SERVE_WAIT_S })
+        if not ok then return gb.finish(job, err) end
+        st = nil
+      end
+    end
+    if st then return gb.finish(job, "groundbass: " .. tostring(st.error or "unknown error")) end
+  elseif os.time() - (st.updated or os.time()) > gb.STALL_TIMEOUT_S then
+    return gb.finish(job, "groundbass: no progress for " .. gb.STALL_TIMEOUT_S .. " s; is the bridge still running?")
+  elseif cancelling and not job.cancel_sent and (st.state == "queued" or st.state == "running") then
+    job.cancel_sent = true
+    gb.send_cancel(job)
+  end
+  local text = gb.progress_text(st, cancelling, job.restarted)
+  gb.job_beat(job.id, text)
+  gb.progress_draw(job.ui, text, st and tonumber(st.progress) or 0)
+  reaper.defer(function() gb.poll(job) end)
+end
 
 -- Render the selection [start, stop] of the active project, run `groundbass send`, poll,
 -- insert into that same project. `seed`: nil or -1 for the settings' seed, else this seed.
 -- `opts` (optional): `extra_args` (more `send` arguments, e.g. an edit's --keep/--region),
 -- `settings` (values that replace the user's for this job) and `on_done(st, s, proj)` (what
 -- to do with the finished job instead of inserting new tracks; returns nil or a message).
--- Returns immediately; the rest runs under defer.
+-- Returns immediately; the rest runs under defer. One job at a time: while one runs, this
+-- says so in a message box and does nothing.
 function gb.generate(start, stop, seed, opts)
   opts = opts or {}
   local proj, projfn = gb.project()
   local s = gb.get_settings()
   local bad = gb.check_settings(s)
   if bad then gb.error_box("Settings: " .. bad); return end
+  local busy, busy_text = gb.running_job()
+  if busy then
+    gb.error_box("A groundbass job is already running (" .. busy_text .. ").\n" ..
+                 "Wait for it to finish, or stop it with 'groundbass - Cancel'.")
+    return
+  end
   for k, v in pairs(opts.settings or {}) do s[k] = v end
   if seed == nil then seed = tonumber(s.seed) end
   local dir = gb.work_dir(projfn)
   local stamp = os.date("%Y%m%d-%H%M%S") .. string.format("-%03d", math.random(0, 999))
   local mix, err = gb.render_selection(proj, start, stop, dir, "groundbass-mix-" .. stamp)
   if not mix then gb.error_box(err); return end
-  local out = dir .. gb.sep() .. "groundbass-bass-" .. stamp .. ".wav"
-  local tmp = gb.temp_dir() .. gb.sep() .. "groundbass-" .. stamp
-  local status_path, args_path = tmp .. ".status.json", tmp .. ".args.json"
   reaper.SetProjExtState(proj, gb.SECTION, "last_start", string.format("%.17g", start))
   reaper.SetProjExtState(proj, gb.SECTION, "last_end", string.format("%.17g", stop))
-  local args = gb.send_args(s, mix, out, status_path, seed, gb.tempo_at(proj, start))
-  for _, a in ipairs(opts.extra_args or {}) do args[#args + 1] = a end
-  local written, werr = gb.write_args_file(args_path, args)
-  if not written then gb.error_box("Cannot write " .. args_path .. ": " .. tostring(werr)); return end
-  -- no waiting; progress comes through the status file
-  local cmd, serr = gb.spawn({ gb.command(s), "send", "--args-file", args_path }, true)
-  if not cmd then gb.error_box(serr); return end
-  local t0, seen = reaper.time_precise(), nil  -- seen: when the status was last read whole
-  local function poll()
-    local now = reaper.time_precise()
-    local st = gb.read_status(status_path)
-    if st then seen = now end
-    if st == nil then
-      if not seen and now - t0 > gb.START_TIMEOUT_S then
-        gb.error_box("The groundbass bridge client did not start.\nCommand: " .. cmd ..
-                     "\nCheck the command path in 'groundbass - Settings'.")
-        return
-      elseif seen and now - seen > gb.STALL_TIMEOUT_S then
-        gb.error_box("groundbass: the status file " .. status_path .. " could not be read for " ..
-                     gb.STALL_TIMEOUT_S .. " s")
-        return
-      end
-    elseif st.state == "done" then
-      local failure
-      if not gb.project_is_open(proj) then
-        failure = "The project this job started in was closed; the bass is at\n" .. table.concat(st.outputs or {}, "\n")
-      elseif opts.on_done then
-        failure = opts.on_done(st, s, proj)
-      else
-        failure = gb.insert_results(proj, st, s, start, stop)
-        if st.seeds and st.seeds[1] then reaper.SetProjExtState(proj, gb.SECTION, "last_seed", tostring(st.seeds[1])) end
-      end
-      if failure then gb.error_box(failure) end
-      return
-    elseif st.state == "error" then
-      gb.error_box("groundbass: " .. tostring(st.error or "unknown error"))
-      return
-    elseif st.state == "cancelled" then
-      gb.error_box("groundbass: the job was cancelled")
-      return
-    elseif os.time() - (st.updated or os.time()) > gb.STALL_TIMEOUT_S then
-      gb.error_box("groundbass: no progress for " .. gb.STALL_TIMEOUT_S .. " s; is the bridge still running?")
-      return
-    end
-    reaper.defer(poll)
+  local tmp = gb.temp_dir() .. gb.sep() .. "groundbass-" .. stamp
+  local job = { id = "reaper-" .. stamp, proj = proj, s = s, start = start, stop = stop, opts = opts,
+                status = tmp .. ".status.json", args_file = tmp .. ".args.json" }
+  job.files = { mix, job.args_file, job.status }
+  local out = dir .. gb.sep() .. "groundbass-bass-" .. stamp .. ".wav"
+  job.args = gb.send_args(s, mix, out, job.status, seed, gb.tempo_at(proj, start))
+  for _, a in ipairs({ "--job-id", job.id, table.unpack(opts.extra_args or {}) }) do job.args[#job.args + 1] = a end
+  local ok, serr = gb.start_send(job)
+  if not ok then
+    for _, path in ipairs(job.files) do os.remove(path) end
+    gb.error_box(serr)
+    return
   end
-  reaper.defer(poll)
+  job.ui = gb.progress_start()
+  gb.job_beat(job.id, "starting")
+  reaper.atexit(function() gb.finish(job) end)  -- also when the user terminates the script
+  reaper.defer(function() gb.poll(job) end)
 end
 
 return gb

@@ -27,6 +27,7 @@ STUB = ROOT / "tests" / "lua" / "reaper_stub.lua"
 GENERATE = SCRIPTS / "groundbass - Generate bass for time selection.lua"
 SETTINGS = SCRIPTS / "groundbass - Settings.lua"
 REGENERATE = SCRIPTS / "groundbass - Regenerate last.lua"
+CANCEL = SCRIPTS / "groundbass - Cancel.lua"
 LUA = shutil.which("lua5.4")
 
 needs_lua = pytest.mark.skipif(LUA is None, reason="lua5.4 is not installed (apt-get install lua5.4)")
@@ -46,9 +47,22 @@ from groundbass.bridge.cli_osc import expand_args_file
 from groundbass.bridge.osc.status_file import StatusFile, write_json_atomic
 
 log_dir = {log_dir!r}
+mode = os.environ.get("FAKE_MODE", "")
+if sys.argv[1:2] == ["serve"]:  # started in the background by the action: just note it
+    with open(os.path.join(log_dir, "serve_argv.json"), "w") as f:
+        json.dump(sys.argv[1:], f)
+    sys.exit(0)
 with open(os.path.join(log_dir, "raw_argv.json"), "w") as f:
     json.dump(sys.argv[1:], f)
 argv = expand_args_file(sys.argv[1:])
+if "--cancel" in argv:  # the bridge cancels the job: its send process writes "cancelled"
+    with open(os.path.join(log_dir, "cancel_argv.json"), "w") as f:
+        json.dump(argv, f)
+    status_path = open(os.path.join(log_dir, "status_path.txt")).read().strip()
+    final = json.load(open(status_path))
+    final.update(state="cancelled")
+    write_json_atomic(status_path + ".final", final)
+    sys.exit(0)
 with open(os.path.join(log_dir, "argv.json"), "w") as f:
     json.dump(argv, f)
 status_path = argv[argv.index("--status-file") + 1]
@@ -56,7 +70,9 @@ mix, out = argv[1], argv[2]
 st = StatusFile(status_path, job="fakejob", mix=mix, out=out)
 st.update(state="running", model="fake-model", device="cpu", version="0.1.0", progress=0.3, stage="diffusion")
 final = dict(st.data)
-if os.environ.get("FAKE_MODE") == "error":
+if mode == "nobridge" and not os.path.exists(os.path.join(log_dir, "serve_argv.json")):
+    final.update(state="error", error="no groundbass bridge answered on 127.0.0.1:9030 (start one with `groundbass serve`)")
+elif mode == "error":
     final.update(state="error", error="mix path is outside the allowed folders: " + mix)
 else:
     shutil.copyfile(mix, out)
@@ -151,12 +167,12 @@ def base_setup(daw, **extra) -> dict:
 
 
 def test_reapack_headers():
-    for script in (GENERATE, SETTINGS, REGENERATE):
+    for script in (GENERATE, SETTINGS, REGENERATE, CANCEL):
         head = script.read_text().split("\n\n")[0]
         for tag in ("@description", "@version", "@author", "@about"):
             assert f"-- {tag}" in head, f"{script.name} lacks {tag}"
     head = GENERATE.read_text()
-    for provided in ("groundbass_common.lua", SETTINGS.name, REGENERATE.name):
+    for provided in ("groundbass_common.lua", SETTINGS.name, REGENERATE.name, CANCEL.name):
         assert provided in head.split("-- @link")[0]
 
 
@@ -437,3 +453,108 @@ def test_project_closed_while_the_job_ran(daw):
     assert "was closed" in box["msg"] and "groundbass-bass-" in box["msg"]
     (other,) = r["projects"]
     assert [t["name"] for t in other["tracks"]] == ["Other song"]
+
+
+def job_files(daw, r) -> list[Path]:
+    """The temporary files of the (first) job: the rendered mix, the args and status files."""
+    raw = json.loads((daw["log"] / "raw_argv.json").read_text())
+    args = Path(raw[2])
+    mix = daw["project_dir"] / "groundbass" / (r["renders"][0]["RENDER_PATTERN"] + ".wav")
+    return [mix, args, args.with_name(args.name.replace(".args.json", ".status.json"))]
+
+
+@needs_lua
+@pytest.mark.parametrize("mode", ["", "error"])
+def test_progress_window_toggle_and_temporary_files_are_cleaned_up(daw, mode):
+    r = run_script(GENERATE, daw["tmp"], base_setup(daw, time_sel=[1.0, 2.0], cmd_id=777), env={"FAKE_MODE": mode})
+    assert ["groundbass: diffusion 30 %", "'groundbass - Cancel' stops the job"] in r["gfx_frames"]
+    assert r["gfx_open"] is False  # closed when the job ended
+    assert r["toggles"] == [[0, 777, 1], [0, 777, 0]]  # the action's button lit while it ran
+    assert not any(p.exists() for p in job_files(daw, r))
+    assert "groundbass/job_id" not in r["ext"]
+    assert (len(r["tracks"]), len(r["boxes"])) == ((1, 0) if mode == "" else (0, 1))
+
+
+@needs_lua
+def test_cancel_action_stops_the_running_job(daw):
+    """'groundbass - Cancel' while the job runs: the job sends `send --cancel <its job id>`,
+    the bridge's answer ends it quietly, nothing is inserted, the temporary files go."""
+    log = str(daw["log"] / "status_path.txt")
+    setup = base_setup(daw, time_sel=[1.0, 2.0], release={"after": 6, "list": log},
+                       events=[{"tick": 2, "kind": "run", "script": str(CANCEL)}])
+    r = run_script(GENERATE, daw["tmp"], setup)
+    assert r["boxes"] == [] and r["tracks"] == [] and r["undo"] == []
+    argv = json.loads((daw["log"] / "argv.json").read_text())
+    job_id = argv[argv.index("--job-id") + 1]
+    send, cancel = r["exec"]
+    assert cancel["argv"] == [str(daw["fake"]), "send", "--cancel", job_id, "--port", "9030"]
+    assert cancel["timeout"] == -1
+    assert any("cancelling" in line for frame in r["gfx_frames"] for line in frame)
+    assert not any(p.exists() for p in job_files(daw, r))
+
+
+@needs_lua
+def test_cancel_without_a_job_says_so(daw):
+    r = run_script(CANCEL, daw["tmp"], base_setup(daw))
+    assert [b["msg"] for b in r["boxes"]] == ["No groundbass job is running."]
+    assert r["exec"] == []
+
+
+@needs_lua
+def test_a_second_generate_while_a_job_runs_is_refused_with_a_message(daw):
+    log = str(daw["log"] / "status_path.txt")
+    setup = base_setup(daw, time_sel=[1.0, 2.0], release={"after": 5, "list": log},
+                       events=[{"tick": 2, "kind": "run", "script": str(GENERATE)}])
+    r = run_script(GENERATE, daw["tmp"], setup)
+    (box,) = r["boxes"]
+    assert "already running" in box["msg"] and "diffusion 30 %" in box["msg"]
+    assert len(r["renders"]) == 1 and len(r["exec"]) == 1
+    assert len(r["tracks"]) == 1  # the first job still finishes
+
+
+@needs_lua
+def test_a_stale_job_flag_does_not_block(daw):
+    """A job flag whose poll loop stopped long ago (REAPER killed the script) is ignored."""
+    ext = {"groundbass/command": str(daw["fake"]), "groundbass/job_id": "reaper-old",
+           "groundbass/job_beat": "100.0", "groundbass/job_text": "diffusion 10 %"}
+    r = run_script(GENERATE, daw["tmp"], base_setup(daw, time_sel=[1.0, 2.0], ext=ext))
+    assert r["boxes"] == [] and len(r["tracks"]) == 1
+
+
+@needs_lua
+def test_closing_the_progress_window_leaves_the_job_running(daw):
+    r = run_script(GENERATE, daw["tmp"], base_setup(daw, time_sel=[1.0, 2.0], close_window_at=2))
+    assert r["boxes"] == [] and len(r["tracks"]) == 1
+
+
+def nobridge_setup(daw, **extra) -> dict:
+    log = str(daw["log"] / "status_path.txt")
+    return base_setup(daw, time_sel=[1.0, 2.0], events=[{"tick": 3, "kind": "release", "list": log},
+                                                        {"tick": 6, "kind": "release", "list": log}],
+                      release=None, **extra)
+
+
+@needs_lua
+def test_no_bridge_offers_to_start_one_and_retries(daw):
+    r = run_script(GENERATE, daw["tmp"], nobridge_setup(daw, mb_answers=[6]), env={"FAKE_MODE": "nobridge"})
+    (offer,) = r["boxes"]
+    assert offer["kind"] == 4 and "Start one now" in offer["msg"]  # yes/no
+    first, serve, retry = r["exec"]
+    assert serve["argv"] == [str(daw["fake"]), "serve", "--port", "9030"] and serve["timeout"] == -1
+    argv = json.loads((daw["log"] / "argv.json").read_text())
+    assert argv[argv.index("--connect-timeout") + 1] == "60"  # the new bridge loads its model first
+    assert retry["argv"] == first["argv"]
+    (track,) = r["tracks"]
+    assert track["items"][0]["position"] == 1.0
+    assert r["ext"]["groundbass/serve_offered"] == "1"
+
+
+@needs_lua
+def test_no_bridge_offer_declined_or_already_made_this_session(daw):
+    r = run_script(GENERATE, daw["tmp"], nobridge_setup(daw, mb_answers=[7]), env={"FAKE_MODE": "nobridge"})
+    assert [b["kind"] for b in r["boxes"]] == [4] and len(r["exec"]) == 1 and r["tracks"] == []
+    ext = {"groundbass/command": str(daw["fake"]), "groundbass/serve_offered": "1"}
+    r = run_script(GENERATE, daw["tmp"], nobridge_setup(daw, ext=ext), env={"FAKE_MODE": "nobridge"})
+    (box,) = r["boxes"]
+    assert box["kind"] == 0 and "no groundbass bridge answered" in box["msg"]
+    assert len(r["exec"]) == 1 and r["tracks"] == []
