@@ -494,6 +494,18 @@ def test_cancel_action_stops_the_running_job(daw):
 
 
 @needs_lua
+def test_terminating_the_script_cancels_its_job(daw):
+    log = str(daw["log"] / "status_path.txt")
+    setup = base_setup(daw, time_sel=[1.0, 2.0], release={"after": 6, "list": log}, cmd_id=9,
+                       events=[{"tick": 2, "kind": "terminate"}])
+    r = run_script(GENERATE, daw["tmp"], setup)
+    send, cancel = r["exec"]
+    assert cancel["argv"][1:3] == ["send", "--cancel"]
+    assert r["toggles"][-1] == [0, 9, 0] and "groundbass/job_id" not in r["ext"]
+    assert r["tracks"] == [] and not any(p.exists() for p in job_files(daw, r))
+
+
+@needs_lua
 def test_cancel_without_a_job_says_so(daw):
     r = run_script(CANCEL, daw["tmp"], base_setup(daw))
     assert [b["msg"] for b in r["boxes"]] == ["No groundbass job is running."]

@@ -362,6 +362,8 @@ end
 --   activate {project}: the user switches to project tab number `project`
 --   close    {project}: the user closes project tab number `project` (its handle dies)
 --   run      {script}: the user runs another action (a script file) now
+--   terminate {}: the user terminates the running script (REAPER drops its deferred
+--                 callbacks and calls its atexit functions)
 local glitched
 local function happen(ev)
   if ev.kind == "release" then
@@ -380,6 +382,10 @@ local function happen(ev)
     local active = projects()[stub.active]
     table.remove(projects(), ev.project)
     stub.active = index_of(active) or 1
+  elseif ev.kind == "terminate" then
+    stub.deferred = {}
+    for _, f in ipairs(stub.atexit) do f() end
+    stub.atexit = {}
   elseif ev.kind == "run" then
     local ok, err = pcall(dofile, ev.script)
     if not ok then stub.script_error = tostring(err) end
