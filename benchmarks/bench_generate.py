@@ -1,17 +1,22 @@
-"""Generation speed and memory: optimised path vs a naive path.
+"""Generation speed, memory and quality: the model's default sampling path against the old one.
 
-    python benchmarks/bench_generate.py --preset small --seconds 180 --steps 64
+    python benchmarks/bench_generate.py --model default --seconds 180
+    python benchmarks/bench_generate.py --model default --seconds 180 \\
+        --quality-data runs/ood_dev/manifest.jsonl --songs 12 --quality-seconds 12 --processing heldout
 
-Optimised path = ``BassGenerator.generate``: whole song in one U-Net pass per step, cond
-and uncond batched in one forward pass, cached DPB biases, bf16 autocast where the
-hardware has fast bf16 (CUDA; CPUs with AMX), chunked autoencoder passes.
-Naive path = the same model, cond and uncond as two separate forward passes, and the song
-cut into 256-frame latent windows with 64 frames of overlap (cross-faded), each sampled
-separately.
+"new" is what ``groundbass generate`` does with the model's stored defaults (sampler and
+steps); "old" is the same call with 64-step DDIM and nothing else changed. For each path:
 
-Each path runs in its own subprocess so that its peak resident memory (ru_maxrss) is its
-own. Prints the real-time factor (audio seconds per wall second), wall time and peak RSS
-of each, and the speed ratio. Weights are random (speed does not depend on them).
+- **CLI**: ``groundbass generate MIX`` end to end in a fresh process (import, model load,
+  read, generate, write), wall time, real-time factor and the process's peak RSS;
+- **stages**: the Python API in a fresh process, wall time of import, load, encode,
+  diffusion and decode (after one short warm-up call, as a DAW bridge that stays up sees it);
+- **quality** (with ``--quality-data``): chord-tone rate and the Fréchet log-mel distance to
+  the true basses (``groundbass eval``'s figures) on the same held-out songs, and for the old
+  path a second seed, whose difference is the run-to-run spread the new path must stay within.
+
+The mix is a synthetic 44.1 kHz stereo signal (speed does not depend on the content). The CPU
+model and its bf16 support are printed with the figures.
 """
 
 from __future__ import annotations
@@ -19,125 +24,175 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
+import platform
 import resource
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
-import torch
+import soundfile as sf
+
+OLD = {"sampler": "ddim", "steps": 64}
 
 
-def _mix(seconds: float, sr: int) -> np.ndarray:
+def cpu_description() -> str:
+    """``model name`` of /proc/cpuinfo, the core count and whether AMX/AVX-512 bf16 is there."""
+    name, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and name in ("", platform.machine(), platform.processor()):
+                name = line.split(":", 1)[1].strip()
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    bf16 = "AMX bf16" if "amx_bf16" in flags else ("AVX-512 bf16" if "avx512_bf16" in flags else "no bf16")
+    return f"{name}, {os.cpu_count()} cores, {bf16}"
+
+
+def write_mix(path: Path, seconds: float, sr: int = 44100) -> Path:
     rng = np.random.default_rng(0)
-    n = int(seconds * sr)
-    t = np.arange(n) / sr
+    t = np.arange(int(seconds * sr)) / sr
     tone = 0.2 * np.sin(2 * np.pi * 110 * t) + 0.1 * np.sin(2 * np.pi * 330 * t)
-    return (tone[:, None] + 0.05 * rng.standard_normal((n, 2))).astype(np.float32)
+    sf.write(path, (tone[:, None] + 0.05 * rng.standard_normal((len(t), 2))).astype(np.float32), sr,
+             subtype="PCM_24")
+    return path
 
 
-def naive_generate(gen, mix: np.ndarray, sr: int, *, steps: int, cfg: float, phi: float, seed: int,
-                   window: int = 256, overlap: int = 64) -> np.ndarray:
-    """The straightforward implementation the optimised path is measured against."""
-    from groundbass.core.audio import fit_length, resample, to_layout, to_mono
-    from groundbass.core.diffusion import sample_ddim
-    from groundbass.core.guidance import guide, rescale_std
-
-    mono = resample(to_mono(mix), sr, gen.sample_rate)
-    cond = gen.encode_mix(mono)
-    frames = cond.shape[-1]
-    dim = gen.config.bass_ae.latent_dim
-    out = torch.zeros(1, dim, frames, device=gen.device)
-    weight = torch.zeros(1, 1, frames, device=gen.device)
-    hop = window - overlap
-    starts = list(range(0, max(1, frames - overlap), hop))
-    gen_noise = torch.Generator().manual_seed(seed)
-    for start in starts:
-        stop = min(start + window, frames)
-        c = cond[..., start:stop]
-        zeros = torch.zeros_like(c)
-
-        def denoise(z, t, c=c, zeros=zeros):
-            with torch.inference_mode(), gen._autocast():
-                x_c = gen.denoiser(z, t, c).float()
-                x_u = gen.denoiser(z, t, zeros).float()
-            return rescale_std(guide(x_c, x_u, cfg), x_c, phi)
-
-        noise = torch.randn(1, dim, stop - start, generator=gen_noise).to(gen.device)
-        x = sample_ddim(denoise, noise, steps)
-        ramp = torch.ones(stop - start, device=gen.device)
-        n_fade = min(overlap, stop - start)
-        if start > 0:
-            ramp[:n_fade] = torch.linspace(0, 1, n_fade + 2, device=gen.device)[1:-1]
-        out[..., start:stop] += x * ramp
-        weight[..., start:stop] += ramp
-    latent = out / weight.clamp_min(1e-6)
-    bass = gen.decode_bass(latent, len(mono))
-    return to_layout(fit_length(resample(bass, gen.sample_rate, sr), mix.shape[0]), mix.shape[1])
+def _path_options(path: str) -> list[str]:
+    return [] if path == "new" else ["--sampler", OLD["sampler"], "--steps", str(OLD["steps"])]
 
 
-def _run(path: str, args: dict, queue) -> None:
-    torch.set_num_threads(args["threads"])
-    from groundbass.core import BassGenerator
+def measure_cli(path: str, model: str, mix: Path, out_dir: Path, device: str) -> dict:
+    """``groundbass generate`` in a fresh process; its peak RSS from a wrapper's RUSAGE_CHILDREN."""
+    out = out_dir / f"bass-{path}.wav"
+    cmd = [sys.executable, "-m", "groundbass.bridge", "generate", str(mix), "-o", str(out), "--model", model,
+           "--seed", "0", "--quiet", "--overwrite", "--device", device, *_path_options(path)]
+    wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+               "rc = subprocess.run(sys.argv[1:]).returncode; w = time.perf_counter() - t; "
+               "print(rc, w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    res = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True, check=True)
+    rc, wall, rss_kb = res.stdout.split()[-3:]
+    if int(rc) != 0:
+        raise RuntimeError(f"groundbass generate failed ({path}): {res.stderr.strip()[-500:]}")
+    return {"wall_s": float(wall), "peak_rss_mb": int(rss_kb) / 1024.0}
 
-    gen = BassGenerator.from_preset(args["preset"], device=args["device"], precision=args["precision"])
-    sr = 44100
-    mix = _mix(args["seconds"], sr)
-    warm = _mix(5.0, sr)  # warm-up: one short call so one-time costs are not timed
-    kw = dict(steps=2, cfg=args["cfg"], phi=args["phi"], seed=0)
-    gen.generate(warm, sr, **kw) if path == "optimised" else naive_generate(gen, warm, sr, **kw)
+
+def _stages(path: str, model: str, mix_path: str, device: str, queue) -> None:
+    t0 = time.perf_counter()
+    from groundbass.core import BassGenerator  # noqa: F401  (the import is timed)
+    import torch
+
+    t_import = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    gen = BassGenerator.from_pretrained(model, device=device)
+    t_load = time.perf_counter() - t0
+    mix, sr = sf.read(mix_path, dtype="float32")
+    kw = {} if path == "new" else dict(OLD)
+    gen.generate(mix[: 2 * sr], sr, seed=0, **{**kw, "steps": 2})  # warm-up: one-time costs are not timed
+    marks: dict[str, float] = {}
+
+    def cb(stage: str, k: int, n: int) -> None:
+        marks.setdefault(f"{stage}_first", time.perf_counter())
+        marks[f"{stage}_last"] = time.perf_counter()
+
     if gen.device.type == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
-    kw["steps"] = args["steps"]
-    bass = gen.generate(mix, sr, **kw) if path == "optimised" else naive_generate(gen, mix, sr, **kw)
+    gen.generate(mix, sr, seed=0, callback=cb, **kw)
     if gen.device.type == "cuda":
         torch.cuda.synchronize()
-    wall = time.perf_counter() - t0
-    assert bass.shape == mix.shape
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    gpu_mb = torch.cuda.max_memory_allocated() / 2**20 if gen.device.type == "cuda" else None
-    queue.put({"path": path, "wall_s": wall, "rtf": args["seconds"] / wall, "peak_rss_mb": peak_mb,
-               "peak_gpu_mb": gpu_mb, "device": str(gen.device), "precision": gen.precision})
+    end = time.perf_counter()
+    d = gen.config.sampling
+    queue.put({
+        "import_s": t_import, "load_s": t_load,
+        "encode_s": marks["encode_last"] - t0,
+        "diffusion_s": marks["diffusion_last"] - marks["encode_last"],
+        "decode_s": end - marks["diffusion_last"],
+        "generate_s": end - t0,
+        "sampler": kw.get("sampler", d.sampler), "steps": kw.get("steps", d.steps),
+        "device": str(gen.device), "precision": gen.precision, "threads": torch.get_num_threads(),
+    })
 
 
-def measure(path: str, args: dict) -> dict:
-    """Run one path in a fresh subprocess and return its figures."""
+def measure_stages(path: str, model: str, mix: Path, device: str) -> dict:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_run, args=(path, args, queue))
+    proc = ctx.Process(target=_stages, args=(path, model, str(mix), device, queue))
     proc.start()
     result = queue.get()
     proc.join()
     return result
 
 
+def measure_quality(model: str, manifest: str, songs: int, seconds: float, processing: str, device: str) -> dict:
+    """Chord-tone rate and Fréchet log-mel distance of both paths on the same held-out songs,
+    plus the old path with another seed (the run-to-run spread)."""
+    from groundbass.core import BassGenerator
+    from groundbass.core.data.manifest import read_manifest
+    from groundbass.core.model_eval import evaluate_generator
+
+    gen = BassGenerator.from_pretrained(model, device=device)
+    chosen = [s for s in read_manifest(manifest) if s.chords is not None][:songs]
+    out = {}
+    for name, kw, seed in (("new", {}, 0), ("old", OLD, 0), ("old_seed2", OLD, 1000)):
+        m = evaluate_generator(gen, chosen, seconds=seconds, processing=processing, ae_figures=False,
+                               style_eval=False, seed=seed, **kw)["metrics"]
+        out[name] = {"chord_tone_rate": m["chord_tone_rate"], "frechet_logmel": m["frechet_logmel"],
+                     "songs": m["songs"]}
+    out["spread"] = {k: abs(out["old"][k] - out["old_seed2"][k]) for k in ("chord_tone_rate", "frechet_logmel")}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--preset", default="small", choices=["small", "paper"])
+    ap.add_argument("--model", default="default", help="bundled name or checkpoint path")
     ap.add_argument("--seconds", type=float, default=180.0)
-    ap.add_argument("--steps", type=int, default=64)
-    ap.add_argument("--cfg", type=float, default=2.0)
-    ap.add_argument("--phi", type=float, default=0.7)
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
-    ap.add_argument("--threads", type=int, default=torch.get_num_threads())
-    ap.add_argument("--skip-naive", action="store_true")
-    ap.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
-    a = vars(ap.parse_args(argv))
-    results = [measure("optimised", a)]
-    if not a["skip_naive"]:
-        results.append(measure("naive", a))
-    if a["json"]:
-        print(json.dumps({"args": a, "results": results}))
+    ap.add_argument("--quality-data", help="manifest of held-out songs for the quality figures")
+    ap.add_argument("--songs", type=int, default=12)
+    ap.add_argument("--quality-seconds", type=float, default=12.0)
+    ap.add_argument("--processing", default="none", choices=["none", "train", "heldout"])
+    ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    a = ap.parse_args(argv)
+    report: dict = {"cpu": cpu_description(), "seconds": a.seconds, "model": a.model}
+    with tempfile.TemporaryDirectory(prefix="gb-bench-") as tmp:
+        mix = write_mix(Path(tmp) / "mix.wav", a.seconds)
+        for path in ("new", "old"):
+            report[path] = {"cli": measure_cli(path, a.model, mix, Path(tmp), a.device),
+                            "stages": measure_stages(path, a.model, mix, a.device)}
+    if a.quality_data:
+        report["quality"] = measure_quality(a.model, a.quality_data, a.songs, a.quality_seconds, a.processing,
+                                            a.device)
+    if a.json:
+        print(json.dumps(report))
         return 0
-    print(f"preset={a['preset']} audio={a['seconds']:.0f}s steps={a['steps']} cfg={a['cfg']} phi={a['phi']} "
-          f"threads={a['threads']}")
-    for r in results:
-        gpu = f"  peak GPU {r['peak_gpu_mb']:.0f} MB" if r["peak_gpu_mb"] else ""
-        print(f"{r['path']:>9}: {r['wall_s']:7.2f} s wall  {r['rtf']:6.2f}x real time  "
-              f"peak RSS {r['peak_rss_mb']:.0f} MB{gpu}  [{r['device']}, {r['precision']}]")
-    if len(results) == 2:
-        print(f"    ratio: optimised is {results[1]['wall_s'] / results[0]['wall_s']:.2f}x faster than naive")
+    print(f"CPU: {report['cpu']}   audio: {a.seconds:.0f} s, 44.1 kHz stereo   model: {a.model}")
+    head = f"{'':>22}{'new':>12}{'old':>12}{'old/new':>10}"
+    print(head)
+    n, o = report["new"], report["old"]
+    print(f"{'sampler, steps':>22}{n['stages']['sampler'] + ' ' + str(n['stages']['steps']):>12}"
+          f"{o['stages']['sampler'] + ' ' + str(o['stages']['steps']):>12}")
+    rows = [("CLI wall (s)", n["cli"]["wall_s"], o["cli"]["wall_s"]),
+            ("CLI real-time factor", a.seconds / n["cli"]["wall_s"], a.seconds / o["cli"]["wall_s"]),
+            ("CLI peak RSS (MB)", n["cli"]["peak_rss_mb"], o["cli"]["peak_rss_mb"])]
+    rows += [(f"{k[:-2]} (s)", n["stages"][k], o["stages"][k])
+             for k in ("import_s", "load_s", "encode_s", "diffusion_s", "decode_s", "generate_s")]
+    rows.append(("API real-time factor", a.seconds / n["stages"]["generate_s"], a.seconds / o["stages"]["generate_s"]))
+    for label, x, y in rows:
+        ratio = f"{y / x:10.2f}" if "factor" not in label and x > 0 else ""
+        print(f"{label:>22}{x:12.2f}{y:12.2f}{ratio}")
+    q = report.get("quality")
+    if q:
+        for k in ("chord_tone_rate", "frechet_logmel"):
+            print(f"{k:>22}{q['new'][k]:12.3f}{q['old'][k]:12.3f}   old with another seed {q['old_seed2'][k]:.3f} "
+                  f"(spread {q['spread'][k]:.3f})")
+        print(f"{'':>22}({q['new']['songs']} held-out songs x {a.quality_seconds:.0f} s, {a.processing} processing)")
+    print(f"[{n['stages']['device']}, {n['stages']['precision']}, {n['stages']['threads']} threads]")
     return 0
 
 

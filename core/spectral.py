@@ -69,16 +69,28 @@ def istft(spec: torch.Tensor, n_fft: int = 1024, hop: int = 256, length: int | N
     window = _window(n_fft, spec.real)
     frames_td = torch.fft.irfft(spec, n=n_fft, dim=1) * window[None, :, None]  # (B, n_fft, T)
     total = (frames - 1) * hop + n_fft
-    out = F.fold(frames_td, output_size=(1, total), kernel_size=(1, n_fft), stride=(1, hop))
-    out = out.reshape(batch, total)
-    wsq = (window**2)[None, :, None].expand(1, n_fft, frames)
-    norm = F.fold(wsq, output_size=(1, total), kernel_size=(1, n_fft), stride=(1, hop)).reshape(total)
+    out = _overlap_add(frames_td, hop, total)
+    norm = _overlap_add((window**2)[None, :, None].expand(1, n_fft, frames), hop, total)[0]
     out = out / norm.clamp_min(1e-8)
     left, _ = _pads(n_fft, hop)
     out = out[:, left : left + frames * hop]
     if length is not None:
         out = out[:, :length] if out.shape[-1] >= length else F.pad(out, (0, length - out.shape[-1]))
     return out
+
+
+def _overlap_add(frames_td: torch.Tensor, hop: int, total: int) -> torch.Tensor:
+    """Overlap-add of (B, n_fft, T) frames at ``hop`` -> (B, total). When ``hop`` divides
+    ``n_fft`` (every config here) it is ``n_fft / hop`` shifted additions of (B, T, hop) blocks,
+    several times faster on the CPU than ``F.fold`` (col2im); otherwise ``F.fold``."""
+    batch, n_fft, frames = frames_td.shape
+    if n_fft % hop:
+        return F.fold(frames_td, output_size=(1, total), kernel_size=(1, n_fft), stride=(1, hop)).reshape(batch, total)
+    blocks = frames_td.reshape(batch, n_fft // hop, hop, frames).permute(0, 1, 3, 2)  # (B, R, T, hop)
+    acc = frames_td.new_zeros(batch, frames + n_fft // hop - 1, hop)
+    for r in range(n_fft // hop):
+        acc[:, r:r + frames] += blocks[:, r]
+    return acc.reshape(batch, total)
 
 
 def log_power(spec: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
