@@ -1,6 +1,12 @@
 -- @description groundbass: generate a bass stem for the time selection
--- @version 0.1.0
+-- @version 0.2.0
 -- @author groundbass contributors
+-- @changelog
+--   Starts `groundbass send` with no shell in between: project folders such as "Tom's Song" work
+--   MIDI export sends the project tempo and inserts the MIDI without an import dialog
+--   Results go into the project the job started in; the track selection is kept
+--   Progress window, new Cancel action, one job at a time, temporary files removed
+--   Offers to start the bridge (groundbass serve) when none is running
 -- @about
 --   # groundbass for REAPER
 --   Renders the master mix of the time selection, sends it to a running groundbass
@@ -8,8 +14,9 @@
 --   exactly at the selection start, in one undo block. With MIDI export on (Settings),
 --   the transcribed MIDI goes on a second track.
 --
---   Needs the groundbass Python package (`pip install groundbass`) and a running bridge:
---   `groundbass serve`. See reaper_scripts/README.md.
+--   Needs the groundbass Python package (`pip install groundbass`) and a running bridge,
+--   `groundbass serve` (the action offers to start one). Also installs the Settings,
+--   Regenerate and Cancel actions. See reaper_scripts/README.md.
 -- @provides
 --   [nomain] groundbass_common.lua
 --   [nomain] groundbass_params.lua
