@@ -13,7 +13,7 @@
    80.0,
    80.0,
    1000.0,
-   420.0
+   480.0
   ],
   "default_fontsize": 12.0,
   "description": "groundbass OSC bridge client: send a mix path, show the replies",
@@ -30,7 +30,7 @@
       600,
       20
      ],
-     "text": "groundbass: run `groundbass serve` first. Requests go to 127.0.0.1:9030; replies come back to port 9031 (reply_port).",
+     "text": "groundbass: run `groundbass serve` first. Requests go to 127.0.0.1:9030; replies come back to port 9031 (reply_port). Keep groundbass_live.js beside this patch.",
      "linecount": 1
     }
    },
@@ -79,13 +79,13 @@
      "patching_rect": [
       470,
       45,
-      250,
+      60,
       22
      ],
      "outlettype": [
       ""
      ],
-     "text": "/groundbass/cancel m4l-1 reply_port 9031"
+     "text": "cancel"
     }
    },
    {
@@ -97,10 +97,11 @@
      "patching_rect": [
       20,
       80,
-      420,
-      20
+      340,
+      34
      ],
-     "text": "click to choose a mix file (e.g. a bounced clip) and generate its bass:"
+     "text": "click to choose a mix file (e.g. a bounced clip) and generate its bass; each click is a new job and a new file:",
+     "linecount": 2
     }
    },
    {
@@ -111,7 +112,7 @@
      "numoutlets": 1,
      "patching_rect": [
       20,
-      105,
+      120,
       24,
       24
      ],
@@ -129,7 +130,7 @@
      "numoutlets": 2,
      "patching_rect": [
       20,
-      140,
+      150,
       110,
       22
      ],
@@ -148,70 +149,15 @@
      "numoutlets": 2,
      "patching_rect": [
       20,
-      170,
-      170,
+      180,
+      150,
       22
      ],
      "outlettype": [
       "",
       ""
      ],
-     "text": "conformpath native absolute"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-9",
-     "maxclass": "newobj",
-     "numinlets": 1,
-     "numoutlets": 2,
-     "patching_rect": [
-      20,
-      200,
-      50,
-      22
-     ],
-     "outlettype": [
-      "",
-      ""
-     ],
-     "text": "t s s"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-10",
-     "maxclass": "newobj",
-     "numinlets": 1,
-     "numoutlets": 1,
-     "patching_rect": [
-      120,
-      230,
-      230,
-      22
-     ],
-     "outlettype": [
-      ""
-     ],
-     "text": "sprintf symout %s-groundbass-bass.wav"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-11",
-     "maxclass": "newobj",
-     "numinlets": 2,
-     "numoutlets": 1,
-     "patching_rect": [
-      20,
-      265,
-      60,
-      22
-     ],
-     "outlettype": [
-      ""
-     ],
-     "text": "pack s s"
+     "text": "conformpath slash boot"
     }
    },
    {
@@ -222,32 +168,14 @@
      "numoutlets": 1,
      "patching_rect": [
       20,
-      295,
-      220,
+      210,
+      110,
       22
      ],
      "outlettype": [
       ""
      ],
-     "text": "prepend /groundbass/generate m4l-1"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-13",
-     "maxclass": "newobj",
-     "numinlets": 1,
-     "numoutlets": 1,
-     "patching_rect": [
-      20,
-      325,
-      200,
-      22
-     ],
-     "outlettype": [
-      ""
-     ],
-     "text": "append steps 32 reply_port 9031"
+     "text": "prepend generate"
     }
    },
    {
@@ -258,7 +186,7 @@
      "numoutlets": 0,
      "patching_rect": [
       20,
-      360,
+      380,
       150,
       22
      ],
@@ -575,6 +503,219 @@
      ],
      "text": "accepted"
     }
+   },
+   {
+    "box": {
+     "id": "obj-50",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "patching_rect": [
+      20,
+      330,
+      150,
+      22
+     ],
+     "outlettype": [
+      "",
+      ""
+     ],
+     "text": "js groundbass_live.js",
+     "saved_object_attributes": {
+      "filename": "groundbass_live.js",
+      "parameter_enable": 0
+     }
+    }
+   },
+   {
+    "box": {
+     "id": "obj-51",
+     "maxclass": "toggle",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      150,
+      240,
+      24,
+      24
+     ],
+     "outlettype": [
+      "int"
+     ],
+     "parameter_enable": 0
+    }
+   },
+   {
+    "box": {
+     "id": "obj-52",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      150,
+      270,
+      110,
+      22
+     ],
+     "outlettype": [
+      ""
+     ],
+     "text": "prepend overwrite"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-53",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      180,
+      242,
+      200,
+      20
+     ],
+     "text": "overwrite: reuse one output file"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-54",
+     "maxclass": "toggle",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      20,
+      240,
+      24,
+      24
+     ],
+     "outlettype": [
+      "int"
+     ],
+     "parameter_enable": 0
+    }
+   },
+   {
+    "box": {
+     "id": "obj-55",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      20,
+      270,
+      90,
+      22
+     ],
+     "outlettype": [
+      ""
+     ],
+     "text": "prepend target"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-56",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      20,
+      295,
+      130,
+      34
+     ],
+     "text": "on the selected audio track (else a new one)",
+     "linecount": 2
+    }
+   },
+   {
+    "box": {
+     "id": "obj-57",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      180,
+      380,
+      80,
+      22
+     ],
+     "outlettype": [
+      ""
+     ],
+     "text": "prepend set"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-58",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      180,
+      410,
+      520,
+      22
+     ],
+     "outlettype": [
+      ""
+     ],
+     "text": ""
+    }
+   },
+   {
+    "box": {
+     "id": "obj-59",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      270,
+      380,
+      200,
+      20
+     ],
+     "text": "status (Live 12 places the bass itself)"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-60",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      380,
+      300,
+      90,
+      22
+     ],
+     "outlettype": [
+      ""
+     ],
+     "text": "prepend done"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-61",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      480,
+      300,
+      90,
+      22
+     ],
+     "outlettype": [
+      ""
+     ],
+     "text": "prepend error"
+    }
    }
   ],
   "lines": [
@@ -725,18 +866,6 @@
    {
     "patchline": {
      "source": [
-      "obj-4",
-      0
-     ],
-     "destination": [
-      "obj-14",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
       "obj-6",
       0
      ],
@@ -761,90 +890,6 @@
    {
     "patchline": {
      "source": [
-      "obj-8",
-      0
-     ],
-     "destination": [
-      "obj-9",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "obj-9",
-      1
-     ],
-     "destination": [
-      "obj-10",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "obj-10",
-      0
-     ],
-     "destination": [
-      "obj-11",
-      1
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "obj-9",
-      0
-     ],
-     "destination": [
-      "obj-11",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "obj-11",
-      0
-     ],
-     "destination": [
-      "obj-12",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "obj-12",
-      0
-     ],
-     "destination": [
-      "obj-13",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "obj-13",
-      0
-     ],
-     "destination": [
-      "obj-14",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
       "obj-15",
       0
      ],
@@ -862,6 +907,174 @@
      ],
      "destination": [
       "obj-17",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-8",
+      0
+     ],
+     "destination": [
+      "obj-12",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-12",
+      0
+     ],
+     "destination": [
+      "obj-50",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-4",
+      0
+     ],
+     "destination": [
+      "obj-50",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-51",
+      0
+     ],
+     "destination": [
+      "obj-52",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-52",
+      0
+     ],
+     "destination": [
+      "obj-50",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-54",
+      0
+     ],
+     "destination": [
+      "obj-55",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-55",
+      0
+     ],
+     "destination": [
+      "obj-50",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-50",
+      0
+     ],
+     "destination": [
+      "obj-14",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-50",
+      1
+     ],
+     "destination": [
+      "obj-57",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-57",
+      0
+     ],
+     "destination": [
+      "obj-58",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-16",
+      1
+     ],
+     "destination": [
+      "obj-60",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-60",
+      0
+     ],
+     "destination": [
+      "obj-50",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-16",
+      2
+     ],
+     "destination": [
+      "obj-61",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-61",
+      0
+     ],
+     "destination": [
+      "obj-50",
       0
      ]
     }
