@@ -16,6 +16,7 @@ import torch
 from groundbass.core.ae_losses import AELossWeights
 from groundbass.core.checkpoint import CheckpointError
 from groundbass.core.config import SamplingConfig, preset
+from groundbass.core.params import SAMPLER_NAMES
 from groundbass.core.data.manifest import ManifestError
 
 log = logging.getLogger("groundbass.train")
@@ -186,13 +187,14 @@ def train_diffusion_cmd(manifest, mix_ae, bass_ae, from_model, cache, mixes_per_
 @click.option("--phi", type=float, default=None, help="Default std-rescale phi.")
 @click.option("--grounding", type=float, default=None, help="Default grounding strength.")
 @click.option("--style-cfg", type=float, default=None, help="Default guidance weight of the timbre condition.")
+@click.option("--sampler", type=click.Choice(SAMPLER_NAMES), default=None, help="Default sampler stored with the model.")
 @click.option("--phase-iters", type=int, default=None,
               help="Griffin-Lim iterations on the decoded phase at inference (default: as trained).")
 @click.option("--style-level-data", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Training manifest: style references are brought to the median level of its "
                    "training basses (otherwise used at their own level).")
 def export(mix_ae, bass_ae, from_model, diffusion, out, name, dtype, steps, cfg_w, phi, grounding, style_cfg,
-           phase_iters, style_level_data):
+           sampler, phase_iters, style_level_data):
     """Combine trained parts into one model file for BassGenerator.from_pretrained."""
     from groundbass.core.config import ModelConfig
     from groundbass.core.data.levels import median_bass_level_db
@@ -201,7 +203,7 @@ def export(mix_ae, bass_ae, from_model, diffusion, out, name, dtype, steps, cfg_
     from groundbass.core.train.export import export_generator
 
     sampling = with_overrides(SamplingConfig(), steps=steps, cfg=cfg_w, phi=phi, grounding=grounding,
-                              style_cfg=style_cfg)
+                              style_cfg=style_cfg, sampler=sampler)
     try:
         mix, bass = _load_autoencoders(mix_ae, bass_ae, from_model)
         style_db = None
