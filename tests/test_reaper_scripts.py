@@ -12,6 +12,7 @@ the real `--args-file` parser and writes the status file the way `groundbass sen
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -570,3 +571,22 @@ def test_no_bridge_offer_declined_or_already_made_this_session(daw):
     (box,) = r["boxes"]
     assert box["kind"] == 0 and "no groundbass bridge answered" in box["msg"]
     assert len(r["exec"]) == 1 and r["tracks"] == []
+
+
+def test_troubleshooting_lists_every_message_the_actions_show():
+    """Each message literal the scripts can put in a box (gb.error_box, the bridge offer, the
+    `return nil, "..."` / failure messages that end up in one) is in the README's
+    troubleshooting table (its text up to the first value spliced in)."""
+    readme = (SCRIPTS / "README.md").read_text()
+    table = readme[readme.index("## Troubleshooting"):]
+    table = table.replace("\\|", "|")
+    pattern = re.compile(r'(?:error_box\(|ShowMessageBox\(|return nil, |return |failure = )"([^"]+)"')
+    found = set()
+    for script in SCRIPTS.glob("*.lua"):
+        for text in pattern.findall(script.read_text()):
+            if text in ("declined", "started") or text.startswith(("cancelling", "connecting", "waiting", "queued")):
+                continue  # results and progress lines, not messages
+            found.add(text.split("\\n")[0].rstrip())
+    assert len(found) > 20
+    missing = [t for t in sorted(found) if t not in table]
+    assert not missing, missing
