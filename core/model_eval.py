@@ -84,8 +84,8 @@ def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float 
     ``metrics`` (the figures), ``per_song``, ``matching_matrix`` (N x N scores) and
     ``settings``. Sampling settings left None are the model's defaults, grounding and
     style_cfg included. ``processing`` ("none", "train", "heldout") draws effects for each
-    mix from ``(seed, song index)``; ``ae_figures=False`` skips the autoencoder figures and
-    ``style_eval=False`` the style-reference generations (their figures are then NaN)."""
+    mix from the song index (the same for every ``seed``, which changes only the sampling);
+    ``ae_figures=False`` skips the autoencoder figures and ``style_eval=False`` the style-reference generations (their figures are then NaN)."""
     songs = [s for s in songs if s.chords is not None]
     if len(songs) < 2:
         raise ValueError("eval needs at least two held-out songs with chord charts")
@@ -99,7 +99,8 @@ def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float 
             mix = read_song_part(song, "mix", rate, start, length)
         else:
             stems, drums = read_song_stems(song, rate, start, length)
-            mix = process_mix(stems, rate, np.random.default_rng([seed, i, 0xE7A1]), processing, drums)
+            # the effects depend on the song only, not on ``seed``: two seeds measure the sampling spread
+            mix = process_mix(stems, rate, np.random.default_rng([0, i, 0xE7A1]), processing, drums)
         true = read_song_part(song, "bass", rate, start, length)
         n_mix = min(len(mix), len(true))
         mix, true = mix[:n_mix], true[:n_mix]
