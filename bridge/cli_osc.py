@@ -180,6 +180,9 @@ def _cancel(job: str, host: str, port: int, timeout_s: float) -> None:
 @click.option("--continue", "continue_", is_flag=True, default=None, help="Continue --keep to the end of the mix.")
 @click.option("--loop", is_flag=True, default=None, help="Make a seamless loop of the whole mix.")
 @click.option("--crossfade", type=click.FloatRange(0, 1), help="Crossfade (s) at each edit edge.")
+@click.option("--transition-to", type=click.Path(dir_okay=False),
+              help="A reference bass whose sound the bass moves to over --span (from --keep or --style).")
+@click.option("--span", help="START:END of a transition (seconds; bars BAR[.BEAT] with --tempo).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bridge host.")
 @click.option("--port", default=9030, show_default=True, type=click.IntRange(1, 65535), help="Bridge UDP port.")
@@ -197,8 +200,8 @@ def _cancel(job: str, host: str, port: int, timeout_s: float) -> None:
                    "command-line arguments (for callers without a shell, e.g. REAPER).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the output paths.")
 def send(mix: str, out: str, style, grounding, style_cfg, steps, sampler, cfg, phi, seed, variations, fx, loudness, match_mix, fmt,
-         bit_depth, sample_rate, midi, tempo, quantize, keep, region, continue_, loop, crossfade, overwrite, host, port, job_id, wait, status_file,
-         timeout, connect_timeout, cancel_job, quiet) -> None:
+         bit_depth, sample_rate, midi, tempo, quantize, keep, region, continue_, loop, crossfade, transition_to, span, overwrite, host, port, job_id, wait,
+         status_file, timeout, connect_timeout, cancel_job, quiet) -> None:
     """Send MIX to a running bridge and wait for the bass at OUT (exit 0 on success).
     With --cancel JOB, cancel that job instead."""
     from .osc.client import send_job
@@ -220,6 +223,7 @@ def send(mix: str, out: str, style, grounding, style_cfg, steps, sampler, cfg, p
               "bit_depth": bit_depth, "sample_rate": sample_rate, "midi": midi, "tempo": tempo,
               "quantize": quantize, "keep": str(Path(keep).resolve()) if keep else None, "region": region,
               "continue": continue_ or None, "loop": loop or None, "crossfade": crossfade,
+              "transition_to": str(Path(transition_to).resolve()) if transition_to else None, "span": span,
               "overwrite": overwrite or None}
     last = {"stage": None, "pct": -1}
 
