@@ -83,6 +83,8 @@ def find_audio_files(input_dir: Path, *, glob: str | None = None, recursive: boo
     input_dir = Path(input_dir)
     if not input_dir.is_dir():
         raise BatchError(f"{input_dir}: not a directory")
+    if not os.access(input_dir, os.R_OK | os.X_OK):  # else rglob finds nothing: "no audio files"
+        raise BatchError(f"{input_dir}: cannot read the input folder (permission denied)")
     walker = input_dir.rglob("*") if recursive else input_dir.glob("*")
     ex = exclude.resolve() if exclude is not None else None
     files = []

@@ -39,11 +39,14 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def _render_options(f):
-    """The options shared by ``generate`` and ``batch``; numeric ranges come from core.params."""
+    """The options shared by ``generate`` and ``batch``; numeric ranges come from core.params.
+
+    Paths are ``click.Path(readable=False)``: click's own readability check would turn an
+    unreadable file into a multi-line usage error; the render reports it in one line instead."""
     opts = [
         click.option("--model", default="default", show_default=True,
                      help="Bundled model name or checkpoint path."),
-        click.option("--style", type=click.Path(dir_okay=False),
+        click.option("--style", type=click.Path(dir_okay=False, readable=False),
                      help="Reference bass audio: the bass takes on its timbre."),
         _number_option("--grounding", "grounding"),
         _number_option("--style-cfg", "style_cfg"),
@@ -64,7 +67,7 @@ def _render_options(f):
         click.option("--bit-depth", type=click.Choice(["16", "24", "32f"]), help="Default: the input's."),
         _number_option("--sample-rate", "sample_rate"),
         click.option("--midi", is_flag=True, help="Also write the bass as a .mid file."),
-        click.option("--keep", type=click.Path(dir_okay=False),
+        click.option("--keep", type=click.Path(dir_okay=False, readable=False),
                      help="An existing bass to edit: with --region, regenerate that part; with --continue, extend it."),
         click.option("--region", help="START:END to regenerate: seconds, or bars BAR[.BEAT] with --tempo (e.g. 5:9)."),
         click.option("--continue", "continue_", is_flag=True,
@@ -72,7 +75,7 @@ def _render_options(f):
         click.option("--loop", is_flag=True, help="Make the bass a seamless loop of the whole input."),
         click.option("--crossfade", type=click.FloatRange(0, 1), default=0.03, show_default=True,
                      help="Equal-power crossfade (s) at each edge of an edit."),
-        click.option("--transition-to", type=click.Path(dir_okay=False),
+        click.option("--transition-to", type=click.Path(dir_okay=False, readable=False),
                      help="A reference bass whose sound the bass moves to over --span (from --keep or --style)."),
         click.option("--span", help="START:END of a transition: seconds, or bars BAR[.BEAT] with --tempo. "
                                     "With --keep alone: keep the bass before START, a new one after."),
@@ -180,8 +183,8 @@ def _summary_table(s: BatchSummary) -> str:
 
 
 @click.command()
-@click.argument("mix", type=click.Path(path_type=Path))
-@click.option("-o", "--output", "out", type=click.Path(path_type=Path),
+@click.argument("mix", type=click.Path(path_type=Path, readable=False))
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path, readable=False),
               help="Output file (default: MIX's folder, NAME.bass.wav).")
 @_render_options
 def generate(mix: Path, out: Path | None, model: str, device: str, overwrite: bool, dry_run: bool,
@@ -223,8 +226,8 @@ def generate(mix: Path, out: Path | None, model: str, device: str, overwrite: bo
 
 
 @click.command()
-@click.argument("input_dir", type=click.Path(path_type=Path))
-@click.argument("output_dir", type=click.Path(path_type=Path))
+@click.argument("input_dir", type=click.Path(path_type=Path, readable=False))
+@click.argument("output_dir", type=click.Path(path_type=Path, readable=False))
 @click.option("--glob", "pattern", help="Only files matching this pattern (e.g. '*.wav').")
 @click.option("--recursive/--no-recursive", default=True, show_default=True)
 @click.option("--shard", help="I/N: process every N-th file starting at I (0-based).")

@@ -1,4 +1,5 @@
-"""Hostile parameters: every numeric parameter at and past its limits, NaN and Inf, through
+"""Hostile parameters (issue 12, "Nothing unsafe leaves groundbass": parameter limits and the
+output guard): every numeric parameter at and past its limits, NaN and Inf, through
 every front end (CLI options, OSC keys, render checks, the Python API), and the last guard
 before a write (no speaker-damaging or silent file is ever written). Fast: no model runs
 except where a render must get as far as the write."""

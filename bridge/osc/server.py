@@ -70,6 +70,22 @@ class _ReplyBudget:
         return False
 
 
+class _QuietPythonOsc(logging.Filter):
+    """python-osc logs a WARNING on the root logger for every type tag it cannot decode and every
+    bundle element it cannot identify (with the element's raw bytes): one log line, up to 8 KB,
+    per junk datagram. The bridge refuses such datagrams itself, with replies and log lines
+    within its reply budget, so these lines are dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "root" and "pythonosc" in Path(record.pathname).parts)
+
+
+def _quiet_python_osc() -> None:
+    root = logging.getLogger()
+    if not any(isinstance(f, _QuietPythonOsc) for f in root.filters):
+        root.addFilter(_QuietPythonOsc())
+
+
 class BridgeServer:
     """OSC bridge around one loaded generator.
 
@@ -86,6 +102,7 @@ class BridgeServer:
                  heartbeat_s: float = 0.5, max_waiting: int = 32,
                  render_file: Callable[..., Any] | None = None) -> None:
         self.gen = generator
+        _quiet_python_osc()
         self.policy = PathPolicy(roots)
         self.defaults: dict[str, Any] = {}
         for k, v in (defaults or {}).items():
