@@ -23,7 +23,7 @@ from torch import nn
 
 from .config import AutoencoderConfig
 from .layers import Downsample1d, Upsample1d, res_stack
-from .pitch_phase import carrier_phase
+from .pitch_phase import CarrierTrack, carrier_phase
 from .spectral import griffin_lim, istft, log_power, stft
 
 __all__ = ["SpectrogramAutoencoder", "Reconstruction"]
@@ -291,6 +291,26 @@ class SpectrogramAutoencoder(nn.Module):
             wave = wave[:, :length] if wave.shape[-1] >= length else F.pad(wave, (0, length - wave.shape[-1]))
         return wave
 
+    def _pitch_istft_windowed(self, logpow: torch.Tensor, cls: torch.Tensor, tuning: float,
+                              chunk: int = 4096) -> torch.Tensor:
+        """``istft(polar(mag, carrier_phase(cls)))`` of the whole song, computed ``chunk`` STFT
+        frames at a time: the carrier of each window is rendered from its frames' start phases
+        (:class:`~.pitch_phase.CarrierTrack`) with enough context that every kept sample sees
+        exactly the frames, and the frame values, of the whole-song computation. Memory is
+        bounded by the window, not the song (the float64 carrier of a 15-minute song alone is
+        160 MB, its temporaries several times that)."""
+        c, frames = self.cfg, cls.shape[-1]
+        track = CarrierTrack(cls, c.pitch_low, c.hop, c.sample_rate, tuning=tuning)
+        ctx = c.n_fft // c.hop + 2  # frames of context: the STFT window and the overlap-add
+        outs = []
+        for start in range(0, frames, chunk):
+            stop = min(start + chunk, frames)
+            lo, hi = max(0, start - ctx), min(frames, stop + ctx)
+            spec = torch.polar(torch.exp(0.5 * logpow[..., lo:hi].clamp(max=30.0)), track.phase(lo, hi, c.n_fft))
+            w = istft(spec, c.n_fft, c.hop)
+            outs.append(w[:, (start - lo) * c.hop:(stop - lo) * c.hop])
+        return torch.cat(outs, dim=-1)
+
     def _decode_chunked_pitch(self, latent: torch.Tensor, length: int | None, chunk_frames: int,
                               context: int, tuning: float = 0.0) -> torch.Tensor:
         """Chunked decode for ``phase_source="pitch"``: log power and notes are decoded in
@@ -305,8 +325,11 @@ class SpectrogramAutoencoder(nn.Module):
             logpows.append(logpow[..., keep])
             classes.append(heads["pitch"][..., keep].argmax(dim=1))
         logpow, cls = torch.cat(logpows, dim=-1), torch.cat(classes, dim=-1)
-        phase = carrier_phase(cls, c.pitch_low, c.n_fft, c.hop, c.sample_rate, tuning=tuning)
-        wave = istft(self._spectrogram(logpow, phase), c.n_fft, c.hop)
+        if c.phase_iters > 0:  # Griffin-Lim refines the whole song at once
+            phase = carrier_phase(cls, c.pitch_low, c.n_fft, c.hop, c.sample_rate, tuning=tuning)
+            wave = istft(self._spectrogram(logpow, phase), c.n_fft, c.hop)
+        else:
+            wave = self._pitch_istft_windowed(logpow, cls, tuning)
         if length is not None:
             wave = wave[:, :length] if wave.shape[-1] >= length else F.pad(wave, (0, length - wave.shape[-1]))
         return wave

@@ -17,7 +17,7 @@ import torch
 
 from .spectral import stft
 
-__all__ = ["frame_f0", "held_f0", "harmonic_carrier", "carrier_phase", "CarrierTrack"]
+__all__ = ["frame_f0", "held_f0", "frame_start_phase", "harmonic_carrier", "carrier_phase", "CarrierTrack"]
 
 
 def frame_f0(classes: torch.Tensor, pitch_low: int, tuning: float = 0.0) -> torch.Tensor:
@@ -43,11 +43,23 @@ def held_f0(f0: torch.Tensor) -> torch.Tensor:
     return torch.where(held > 0, held, torch.full_like(held, 55.0))
 
 
-def _pulse(held: torch.Tensor, phase0: torch.Tensor, hop: int, sample_rate: int, max_freq: float) -> torch.Tensor:
-    """The band-limited pulse train for frame pitches ``held`` (batch, n) float64 starting at
-    running phase ``phase0`` (batch,) -> (batch, n * hop) float64."""
+def frame_start_phase(held: torch.Tensor, hop: int, sample_rate: int) -> torch.Tensor:
+    """The carrier's running phase (float64, batch x frames) at the start of every frame of
+    the frame pitches ``held``: the one number per frame from which :func:`_pulse` renders any
+    frame range exactly as it renders the whole song."""
+    step = 2 * math.pi * held * hop / sample_rate
+    return torch.cumsum(step, dim=-1) - step
+
+
+def _pulse(held: torch.Tensor, start: torch.Tensor, hop: int, sample_rate: int, max_freq: float) -> torch.Tensor:
+    """The band-limited pulse train for frame pitches ``held`` (batch, n) float64 whose frames
+    start at running phases ``start`` (batch, n) -> (batch, n * hop) float64. Each sample's
+    phase is its frame's start phase plus a ramp inside the frame, so a slice of frames
+    renders bit for bit the same samples as the whole song."""
+    inc = 2 * math.pi * held / sample_rate  # phase advance per sample
+    ramp = torch.arange(1, hop + 1, dtype=torch.float64, device=held.device)
+    phi = (start[..., None] + inc[..., None] * ramp).flatten(-2)
     f = held.repeat_interleave(hop, dim=-1)
-    phi = phase0[:, None] + torch.cumsum(2 * math.pi * f / sample_rate, dim=-1)
     n_harm = torch.floor(max_freq / f).clamp(min=1.0)
     half = torch.sin(phi / 2)
     tiny = half.abs() < 1e-9
@@ -69,8 +81,7 @@ def harmonic_carrier(f0: torch.Tensor, hop: int, sample_rate: int, seed: int = 0
     """
     max_freq = 0.45 * sample_rate if max_freq is None else max_freq
     held = held_f0(f0)
-    pulse = _pulse(held, torch.zeros(held.shape[0], dtype=torch.float64, device=held.device), hop, sample_rate,
-                   max_freq)
+    pulse = _pulse(held, frame_start_phase(held, hop, sample_rate), hop, sample_rate, max_freq)
     if hold:
         return pulse.float()
     gen = torch.Generator().manual_seed(seed)
@@ -90,13 +101,14 @@ class CarrierTrack:
         self.hop, self.sample_rate = hop, sample_rate
         self.max_freq = 0.45 * sample_rate if max_freq is None else max_freq
         self.held = held_f0(frame_f0(classes, pitch_low, tuning))
-        step = 2 * math.pi * self.held * hop / sample_rate  # phase advance over each frame
-        self.start_phase = torch.cumsum(step, dim=-1) - step  # running phase at each frame's start
+        self.start_phase = frame_start_phase(self.held, hop, sample_rate)
         self.frames = classes.shape[-1]
 
     def phase(self, lo: int, hi: int, n_fft: int) -> torch.Tensor:
-        """STFT phase (batch, n_fft // 2 + 1, hi - lo) of the carrier's frames ``[lo, hi)``."""
-        pulse = _pulse(self.held[:, lo:hi], self.start_phase[:, lo], self.hop, self.sample_rate, self.max_freq)
+        """STFT phase (batch, n_fft // 2 + 1, hi - lo) of the carrier's frames ``[lo, hi)``: bit
+        for bit :func:`carrier_phase`'s for the frames whose STFT window lies inside the range
+        (all but ``(n_fft - hop) / 2 / hop`` frames at each end that is not the song's end)."""
+        pulse = _pulse(self.held[:, lo:hi], self.start_phase[:, lo:hi], self.hop, self.sample_rate, self.max_freq)
         return torch.angle(stft(pulse.float(), n_fft, self.hop))
 
 
