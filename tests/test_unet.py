@@ -46,3 +46,23 @@ def test_time_concat_conv_equals_conv_over_concatenation():
 def test_paper_unet_size():
     n = sum(p.numel() for p in UNet1d(preset("paper").unet).parameters())
     assert 35e6 < n < 50e6  # the paper's ~42M
+
+
+def test_attention_in_query_blocks_equals_the_full_attention():
+    """Long sequences are attended in blocks of queries (memory linear in length); the
+    result is the full softmax(QK^T / sqrt(d) + B) V."""
+    from groundbass.core.attention import DPBSelfAttention
+
+    torch.manual_seed(0)
+    attn = DPBSelfAttention(32, 4).eval()
+    torch.nn.init.normal_(attn.out.weight, std=0.1)
+    x = torch.randn(2, 32, 1300)
+    with torch.no_grad():
+        blocked = attn(x)
+        attn.full_max, attn.query_block = 4096, 4096
+        full = attn(x)
+        attn.full_max, attn.query_block = 16, 300  # blocks that do not divide the length
+        odd = attn(x)
+    assert not torch.allclose(blocked, x)  # the layer does something
+    torch.testing.assert_close(blocked, full, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(odd, full, atol=1e-5, rtol=1e-5)
