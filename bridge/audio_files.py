@@ -1,11 +1,18 @@
 """Reading and checking audio files, and writing them atomically (temporary name, then rename).
 
 Every problem is raised as :class:`AudioFileError` with a one-line message that names the file.
+
+soundfile encodes a ``str`` path as strict UTF-8, which fails for a file name that is not
+UTF-8 (Python holds its undecodable bytes as surrogate escapes): every soundfile call here is
+given the path's bytes (``os.fsencode``), so any name the file system holds can be read and
+written.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +23,10 @@ import soundfile as sf
 
 from groundbass.core.atomic import atomic_path, open_directory, write_in_directory
 
+from .paths import path_problem
+
 __all__ = ["AUDIO_EXTENSIONS", "AudioFileError", "AudioData", "read_audio", "write_audio_atomic",
-           "subtype_for", "bit_depth_of", "sha256_file"]
+           "subtype_for", "bit_depth_of", "sha256_file", "path_problem"]
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".aiff", ".aif", ".ogg", ".mp3")
 """Input formats read (case-insensitive)."""
@@ -79,34 +88,37 @@ def read_audio(path: str | Path, what: str = "mix", *, min_seconds: float = MIN_
     a rate outside 8-192 kHz, or audio shorter than ``min_seconds``."""
     path = Path(path)
     label = f"{path}" if what == "mix" else f"{path} ({what})"
-    if not path.exists():
-        raise AudioFileError(f"{label}: no such file")
-    if path.is_dir():
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise AudioFileError(f"{label}: no such file") from None
+    except OSError as exc:
+        problem = path_problem(exc)
+        raise AudioFileError(f"{label}: {problem}" if exc.errno in (errno.ELOOP, errno.ENAMETOOLONG)
+                             else f"{label}: cannot read ({problem})") from None
+    if stat.S_ISDIR(st.st_mode):
         raise AudioFileError(f"{label}: is a directory, not an audio file")
     if path.suffix.lower() not in AUDIO_EXTENSIONS:
         raise AudioFileError(f"{label}: unsupported format {path.suffix or '(no extension)'!r} "
                              f"(supported: {', '.join(e[1:] for e in AUDIO_EXTENSIONS)})")
+    if st.st_size == 0:  # also a named pipe or a device, which must not be opened (it may block or never end)
+        raise AudioFileError(f"{label}: zero-length file")
     try:
-        size = path.stat().st_size
-        if size == 0:
-            raise AudioFileError(f"{label}: zero-length file")
         with open(path, "rb"):
             pass
-    except PermissionError:
-        raise AudioFileError(f"{label}: cannot read (permission denied)") from None
     except OSError as exc:
-        raise AudioFileError(f"{label}: cannot read ({exc.strerror or exc})") from None
+        raise AudioFileError(f"{label}: cannot read ({path_problem(exc)})") from None
     if _wav_truncated(path):
         raise AudioFileError(f"{label}: truncated WAV file (data chunk runs past the end of the file)")
     try:
-        with sf.SoundFile(str(path)) as f:
+        with sf.SoundFile(os.fsencode(path)) as f:
             fmt, subtype, rate, frames = f.format, f.subtype, f.samplerate, f.frames
             data = f.read(dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         detail = str(exc).split("\n")[0]
         raise AudioFileError(f"{label}: not a readable audio file, corrupt or truncated ({detail})") from None
     except OSError as exc:
-        raise AudioFileError(f"{label}: cannot read ({exc.strerror or exc})") from None
+        raise AudioFileError(f"{label}: cannot read ({path_problem(exc)})") from None
     if frames > 0 and 0 < data.shape[0] < frames and fmt not in ("MP3", "OGG"):
         raise AudioFileError(f"{label}: truncated file ({data.shape[0]} of {frames} frames decoded)")
     if data.shape[0] == 0:
@@ -152,13 +164,13 @@ def write_audio_atomic(path: Path, samples: np.ndarray, sample_rate: int, fmt: s
     that open folder, so a folder swapped for a symlink after the check cannot redirect it.
     It raises to refuse the write."""
     path = Path(path)
-    if not os.access(path.parent, os.W_OK) or not path.parent.is_dir():
+    if not os.path.isdir(path.parent) or not os.access(path.parent, os.W_OK):
         raise AudioFileError(f"{path.parent}: cannot write to the output folder")
     if folder_check is not None:
         return _write_audio_checked(path, samples, sample_rate, fmt, subtype, folder_check)
     try:
         with atomic_path(path, ".part", fsync=True) as tmp:
-            sf.write(str(tmp), samples, sample_rate, format=fmt.upper(), subtype=subtype)
+            sf.write(os.fsencode(tmp), samples, sample_rate, format=fmt.upper(), subtype=subtype)
     except OSError as exc:
         raise AudioFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
     except (sf.LibsndfileError, RuntimeError) as exc:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -26,15 +28,26 @@ from .batch import (
     run_batch,
     select_shard,
 )
+from .cli_output import echo, shown
 from .cli_params import number_option as _number_option
 from .cli_params import sampler_option
-from .render import RenderCancelled, RenderError, RenderParams, check_params, render_file, resolve_params
+from .paths import path_problem
+from .render import (
+    RenderCancelled,
+    RenderError,
+    RenderParams,
+    check_output_location,
+    check_params,
+    output_paths,
+    render_file,
+    resolve_params,
+)
 
 __all__ = ["generate", "batch"]
 
 
 def _fail(message: str, code: int = 1) -> None:
-    click.echo(f"error: {message}", err=True)
+    echo(f"error: {message}", err=True)
     sys.exit(code)
 
 
@@ -120,6 +133,21 @@ def _check(params: RenderParams) -> None:
         _fail(str(exc))
 
 
+def _check_keep_dir(keep_dir: Path) -> None:
+    """A missing, non-folder or unreadable ``--keep-dir`` is one line (click's own checks
+    would make it a multi-line usage error)."""
+    try:
+        st = os.stat(keep_dir)
+    except (FileNotFoundError, NotADirectoryError):
+        _fail(f"{keep_dir}: the --keep-dir folder does not exist")
+    except OSError as exc:  # a symlink loop, a name too long, a parent it may not search
+        _fail(f"{keep_dir}: cannot read the --keep-dir folder ({path_problem(exc)})")
+    if not stat.S_ISDIR(st.st_mode):
+        _fail(f"{keep_dir}: the --keep-dir path is not a folder")
+    if not os.access(keep_dir, os.R_OK | os.X_OK):
+        _fail(f"{keep_dir}: cannot read the --keep-dir folder (permission denied)")
+
+
 class _Bars:
     """tqdm bars on stderr: one over files, one over the current file's stages with ETA."""
 
@@ -157,9 +185,12 @@ class _Bars:
 
     def write(self, line: str, err: bool = False) -> None:
         if self.files is not None or self.bar is not None:
-            self.tqdm.write(line, file=sys.stderr if err else sys.stdout)
+            try:
+                self.tqdm.write(line, file=sys.stderr if err else sys.stdout)
+            except UnicodeEncodeError:  # a non-UTF-8 file name on a strict stream
+                self.tqdm.write(shown(line), file=sys.stderr if err else sys.stdout)
         else:
-            click.echo(line, err=err)
+            echo(line, err=err)
 
     def _close_bar(self) -> None:
         if self.bar is not None:
@@ -196,12 +227,16 @@ def generate(mix: Path, out: Path | None, model: str, device: str, overwrite: bo
     if out is None:
         ext = params.format or (mix.suffix.lower().lstrip(".") if mix.suffix.lower() in (".wav", ".flac") else "wav")
         out = mix.with_name(f"{mix.stem}.bass.{ext}")
-    elif out.is_dir():
+    elif os.path.isdir(out):  # False where out cannot be looked at (a loop, too long): reported below
         ext = params.format or (mix.suffix.lower().lstrip(".") if mix.suffix.lower() in (".wav", ".flac") else "wav")
         out = out / f"{mix.stem}.bass.{ext}"
     if dry_run:
-        click.echo(f"would generate: {mix} -> {out}")
+        echo(f"would generate: {mix} -> {out}")
         return
+    try:  # before the (slow) model load: the checks render_file makes first, creating nothing
+        check_output_location(mix, output_paths(out, params), overwrite=overwrite)
+    except RenderError as exc:
+        _fail(str(exc))
     gen, _ = _load(model, device)
     bars = _Bars(1, bool(quiet))
     job = Job(mix, mix.name, out, params)
@@ -220,9 +255,9 @@ def generate(mix: Path, out: Path | None, model: str, device: str, overwrite: bo
     bars.close()
     if not quiet:
         for p, seed in zip(result.outputs, result.seeds):
-            click.echo(f"{p}  (seed {seed})")
+            echo(f"{p}  (seed {seed})")
         for p in result.midi:
-            click.echo(str(p))
+            echo(str(p))
 
 
 @click.command()
@@ -233,7 +268,7 @@ def generate(mix: Path, out: Path | None, model: str, device: str, overwrite: bo
 @click.option("--shard", help="I/N: process every N-th file starting at I (0-based).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
               help="Files rendered at once on a GPU, each on its own CUDA stream (CPU runs go file by file).")
-@click.option("--keep-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+@click.option("--keep-dir", type=click.Path(readable=False, path_type=Path),  # checked in _check_keep_dir
               help="Edit existing basses: the bass of INPUT/a/song.wav is KEEP_DIR/a/song.bass.wav "
                    "(an earlier batch's output), with --region, --continue or --span.")
 @_render_options
@@ -247,8 +282,10 @@ def batch(input_dir: Path, output_dir: Path, pattern: str | None, recursive: boo
         _fail("batch takes the existing basses from a folder: use --keep-dir DIR, not --keep")
     params = _params(kw)
     _check(dataclasses.replace(params, keep=str(keep_dir)) if keep_dir else params)
-    if keep_dir is not None and Path(keep_dir).resolve() == Path(output_dir).resolve():
-        _fail(f"{output_dir}: the output folder is the --keep-dir folder; write the edits to another folder")
+    if keep_dir is not None:
+        _check_keep_dir(keep_dir)
+        if Path(keep_dir).resolve() == Path(output_dir).resolve():
+            _fail(f"{output_dir}: the output folder is the --keep-dir folder; write the edits to another folder")
     try:
         index, count = parse_shard(shard) if shard else (0, 1)
         if Path(output_dir).resolve() == Path(input_dir).resolve():
@@ -271,7 +308,7 @@ def batch(input_dir: Path, output_dir: Path, pattern: str | None, recursive: boo
     if dry_run:
         for job in jobs:
             what = {"generate": "would generate", "skip": "would skip", "fail": "would fail"}[job.action]
-            click.echo(f"{what}: {job.rel} -> {job.out_path}" + (f" ({job.reason})" if job.reason else ""))
+            echo(f"{what}: {job.rel} -> {job.out_path}" + (f" ({job.reason})" if job.reason else ""))
         return
     bars = _Bars(len(jobs), bool(quiet))
     try:

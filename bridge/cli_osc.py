@@ -14,13 +14,15 @@ from pathlib import Path
 
 import click
 
+from .cli_output import echo
 from .cli_params import number_option, sampler_option
+from .paths import path_problem, resolved_or_absolute
 
 __all__ = ["serve", "send", "read_args_file", "expand_args_file"]
 
 
 def _fail(message: str, code: int = 1) -> None:
-    click.echo(f"error: {message}", err=True)
+    echo(f"error: {message}", err=True)
     sys.exit(code)
 
 
@@ -154,10 +156,14 @@ def _cancel(job: str, host: str, port: int, timeout_s: float) -> None:
     click.echo(f"job {job} cancelled", err=True)
 
 
+# Paths are click.Path(readable=False): click's readability check would turn a file this user
+# may not read into a multi-line usage error (exit 2); the bridge reads the files (as its own
+# user) and reports a problem in one line, and the status file is checked below.
 @click.command("send", cls=_SendCommand)
-@click.argument("mix", type=click.Path(dir_okay=False), required=False, metavar="MIX")
-@click.argument("out", type=click.Path(dir_okay=False), required=False, metavar="OUT")
-@click.option("--style", type=click.Path(dir_okay=False), help="Reference bass: the bass takes on its timbre.")
+@click.argument("mix", type=click.Path(dir_okay=False, readable=False), required=False, metavar="MIX")
+@click.argument("out", type=click.Path(dir_okay=False, readable=False), required=False, metavar="OUT")
+@click.option("--style", type=click.Path(dir_okay=False, readable=False),
+              help="Reference bass: the bass takes on its timbre.")
 @number_option("--grounding", "grounding")
 @number_option("--style-cfg", "style_cfg")
 @number_option("--steps", "steps")
@@ -175,12 +181,13 @@ def _cancel(job: str, host: str, port: int, timeout_s: float) -> None:
 @click.option("--midi/--no-midi", default=None, help="Also write a MIDI transcription.")
 @number_option("--tempo", "tempo")
 @click.option("--quantize", help="MIDI quantisation grid, e.g. 1/16.")
-@click.option("--keep", type=click.Path(dir_okay=False), help="An existing bass to edit (with --region or --continue).")
+@click.option("--keep", type=click.Path(dir_okay=False, readable=False),
+              help="An existing bass to edit (with --region or --continue).")
 @click.option("--region", help="START:END of --keep to regenerate (seconds; bars BAR[.BEAT] with --tempo).")
 @click.option("--continue", "continue_", is_flag=True, default=None, help="Continue --keep to the end of the mix.")
 @click.option("--loop", is_flag=True, default=None, help="Make a seamless loop of the whole mix.")
 @click.option("--crossfade", type=click.FloatRange(0, 1), help="Crossfade (s) at each edit edge.")
-@click.option("--transition-to", type=click.Path(dir_okay=False),
+@click.option("--transition-to", type=click.Path(dir_okay=False, readable=False),
               help="A reference bass whose sound the bass moves to over --span (from --keep or --style).")
 @click.option("--span", help="START:END of a transition (seconds; bars BAR[.BEAT] with --tempo).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
@@ -189,7 +196,8 @@ def _cancel(job: str, host: str, port: int, timeout_s: float) -> None:
 @click.option("--job-id", help="Job id (default: a random one).")
 @click.option("--wait/--no-wait", default=True, show_default=True,
               help="Wait for the result (--no-wait returns once the job is accepted).")
-@click.option("--status-file", type=click.Path(dir_okay=False), help="Keep a JSON status file up to date.")
+@click.option("--status-file", type=click.Path(dir_okay=False, readable=False),
+              help="Keep a JSON status file up to date.")
 @click.option("--timeout", type=float, help="Give up and cancel after this many seconds.")
 @click.option("--connect-timeout", type=click.FloatRange(0.1, 600), default=3.0, show_default=True,
               help="Seconds to wait for the bridge's first answer (longer while one is starting).")
@@ -211,19 +219,22 @@ def send(mix: str, out: str, style, grounding, style_cfg, steps, sampler, cfg, p
         return
 
     if status_file is not None:
-        folder = Path(status_file).resolve().parent
-        if not folder.is_dir():
-            _fail(f"{status_file}: the status file's folder does not exist")
-        if not os.access(folder, os.W_OK):
-            _fail(f"{status_file}: the status file's folder is not writable")
-        if Path(status_file).is_dir():
-            _fail(f"{status_file}: is a folder, not a status file")
+        try:
+            folder = Path(status_file).resolve().parent
+            if not folder.is_dir():
+                _fail(f"{status_file}: the status file's folder does not exist")
+            if not os.access(folder, os.W_OK):
+                _fail(f"{status_file}: the status file's folder is not writable")
+            if Path(status_file).is_dir():
+                _fail(f"{status_file}: is a folder, not a status file")
+        except (OSError, RuntimeError) as exc:  # a symlink loop, a name too long
+            _fail(f"{status_file}: cannot use the status file ({path_problem(exc)})")
     params = {"style": style, "grounding": grounding, "style_cfg": style_cfg, "steps": steps, "sampler": sampler, "cfg": cfg, "phi": phi, "seed": seed,
               "variations": variations, "fx": fx, "loudness": loudness, "match_mix": match_mix, "format": fmt,
               "bit_depth": bit_depth, "sample_rate": sample_rate, "midi": midi, "tempo": tempo,
-              "quantize": quantize, "keep": str(Path(keep).resolve()) if keep else None, "region": region,
+              "quantize": quantize, "keep": str(resolved_or_absolute(keep)) if keep else None, "region": region,
               "continue": continue_ or None, "loop": loop or None, "crossfade": crossfade,
-              "transition_to": str(Path(transition_to).resolve()) if transition_to else None, "span": span,
+              "transition_to": str(resolved_or_absolute(transition_to)) if transition_to else None, "span": span,
               "overwrite": overwrite or None}
     last = {"stage": None, "pct": -1}
 
@@ -250,7 +261,7 @@ def send(mix: str, out: str, style, grounding, style_cfg, steps, sampler, cfg, p
     if outcome.state == "cancelled":
         _fail("cancelled", code=2)
     if outcome.state == "accepted":
-        click.echo(outcome.job)
+        echo(outcome.job)
         return
     for path in outcome.outputs + outcome.midi:
-        click.echo(path)
+        echo(path)

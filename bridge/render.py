@@ -1,15 +1,18 @@
 """Render one mix file into a bass stem file: the one function shared by the command line
 and the OSC bridge.
 
-:func:`render_file` reads and checks the mix (and style reference), generates, applies the
-post-fx chain and loudness target, writes every output to a temporary name in the
-destination folder and renames it into place, and optionally writes MIDI beside it. It never
-overwrites without ``overwrite=True``, never touches the input, and leaves no partial file
-behind when it fails or is cancelled.
+:func:`render_file` checks the output location (:func:`check_output_location`), reads and
+checks the mix (and style reference, kept bass, transition reference), only then makes the
+output folder, generates, applies the post-fx chain and loudness target, writes every output
+to a temporary name in the destination folder and renames it into place, and optionally
+writes MIDI beside it. It never overwrites without ``overwrite=True``, never touches the
+input, and leaves no partial file (nor a new empty folder, for a bad input) behind when it
+fails or is cancelled.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import math
 import os
@@ -29,10 +32,11 @@ from groundbass.core.pipeline import BassGenerator
 from groundbass.core.postfx import ChainError, ChainSpec, apply_postfx, load_chain_spec
 
 from .audio_files import AudioFileError, bit_depth_of, read_audio, subtype_for, write_audio_atomic
+from .paths import path_problem
 
 __all__ = ["RenderParams", "RenderResult", "RenderError", "RenderCancelled", "render_file",
            "resolve_params", "params_dict", "parse_region", "variation_paths", "midi_path_for", "check_params", "check_output_audio",
-           "STAGES"]
+           "check_output_location", "output_paths", "STAGES"]
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +114,76 @@ def variation_paths(out_path: Path, variations: int) -> list[Path]:
 def midi_path_for(audio_path: Path) -> Path:
     """The MIDI file written beside an output: ``song.bass.v2.wav`` -> ``song.bass.v2.mid``."""
     return Path(audio_path).with_suffix(".mid")
+
+
+def output_paths(out_path: Path, params: RenderParams) -> list[Path]:
+    """Every file a render of ``params`` into ``out_path`` writes: the variations, then their
+    MIDI files when ``params.midi``."""
+    outs = variation_paths(out_path, params.variations)
+    return outs + ([midi_path_for(p) for p in outs] if params.midi else [])
+
+
+def check_output_location(mix_path: Path, outputs: list[Path], *, overwrite: bool = False) -> None:
+    """The output checks :func:`render_file` makes before it reads anything, creating nothing
+    (so ``groundbass generate`` can make them before it loads the model): no output is the
+    input (also through a link), none exists unless ``overwrite``, and the outputs' folder is a
+    writable folder, or one that can be created (its nearest existing ancestor is a writable
+    folder). Raises :class:`RenderError` with a one-line message naming the path."""
+    mix_path = Path(mix_path)
+    try:
+        mix_real = mix_path.resolve()
+    except (OSError, RuntimeError) as exc:
+        raise RenderError(f"{mix_path}: {path_problem(exc)}") from None
+    for p in map(Path, outputs):
+        try:
+            if p.resolve() == mix_real:
+                raise RenderError(f"{p}: output would overwrite the input")
+            if p.exists() and not overwrite:
+                raise RenderError(f"{p}: already exists (not overwritten; use --overwrite)")
+        except (OSError, RuntimeError) as exc:
+            raise RenderError(f"{p}: {path_problem(exc)}") from None
+    if not outputs:
+        return
+    folder = Path(outputs[0]).parent
+    try:
+        if _exists(folder):
+            if not folder.is_dir():
+                raise RenderError(f"{folder}: output folder is not a directory")
+            if not os.access(folder, os.W_OK):
+                raise RenderError(f"{folder}: output folder is not writable")
+            return
+        ancestor = folder.parent
+        while not _exists(ancestor) and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            raise RenderError(f"{folder}: cannot create the output folder ({ancestor} is not a directory)")
+        if not os.access(ancestor, os.W_OK | os.X_OK):
+            raise RenderError(f"{folder}: cannot create the output folder (permission denied in {ancestor})")
+    except (OSError, RuntimeError) as exc:
+        raise RenderError(f"{folder}: cannot use the output folder ({path_problem(exc)})") from None
+
+
+def _exists(path: Path) -> bool:
+    """Whether ``path`` names something (a dangling link counts); False where a parent is
+    missing or not a folder. Other errors (a symlink loop, a name too long) are raised."""
+    try:
+        os.lstat(path)
+        return True
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+
+
+def _make_output_folder(folder: Path) -> None:
+    """Create the outputs' folder (and its parents); raises :class:`RenderError`."""
+    try:
+        if _exists(folder) and not folder.is_dir():
+            raise RenderError(f"{folder}: output folder is not a directory")
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = path_problem(exc) if exc.errno in (errno.ELOOP, errno.ENAMETOOLONG) else exc.strerror or exc
+        raise RenderError(f"{folder}: cannot create the output folder ({reason})") from None
+    if not os.access(folder, os.W_OK):
+        raise RenderError(f"{folder}: output folder is not writable")
 
 
 def resolve_params(gen: BassGenerator, params: RenderParams) -> RenderParams:
@@ -296,19 +370,7 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
     fmt = _output_format(out_path, params)
     outs = variation_paths(out_path, params.variations)
     midis = [midi_path_for(p) for p in outs] if params.midi else []
-    for p in outs + midis:
-        if p.resolve() == mix_path.resolve():
-            raise RenderError(f"{p}: output would overwrite the input")
-        if p.exists() and not overwrite:
-            raise RenderError(f"{p}: already exists (not overwritten; use --overwrite)")
-    if out_path.parent.exists() and not out_path.parent.is_dir():
-        raise RenderError(f"{out_path.parent}: output folder is not a directory")
-    try:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RenderError(f"{out_path.parent}: cannot create the output folder ({exc.strerror or exc})") from None
-    if not os.access(out_path.parent, os.W_OK):
-        raise RenderError(f"{out_path.parent}: output folder is not writable")
+    check_output_location(mix_path, outs + midis, overwrite=overwrite)
 
     stages = ["read", "encode", "diffusion", "decode", "postfx"] + (["midi"] if params.midi else []) + ["write"]
     prog = _Progress(progress, should_stop, stages)
@@ -340,6 +402,7 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
     src_rate = mix.sample_rate
     if target is not None and target.duration_s < 0.1:
         raise RenderError(f"{params.transition_to} (transition reference): too short ({target.duration_s:.2f} s)")
+    _make_output_folder(out_path.parent)  # only now: a bad input leaves no new folder behind
     if params.span is not None:
         span = parse_region(params.span, params.tempo)
         try:

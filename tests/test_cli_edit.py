@@ -115,3 +115,16 @@ def test_batch_keep_dir_edits_each_songs_own_bass_and_resumes(model_path, tmp_pa
     assert res.exit_code != 0 and "--keep-dir" in res.output
     res = _run("batch", mixes, first, "--model", model_path, "--keep-dir", first, "--region", "0.5:1")
     assert res.exit_code != 0 and "--keep-dir folder" in res.output
+
+
+def test_batch_keep_dir_missing_or_a_file_is_one_line(tmp_path):
+    mixes = tmp_path / "mixes"
+    write_mix(mixes / "a.wav", seconds=0.6)
+    (tmp_path / "afile").write_text("x")
+    for keep, says in ((tmp_path / "nope", "does not exist"), (tmp_path / "afile", "is not a folder")):
+        res = _run("batch", mixes, tmp_path / "out", "--model", tmp_path / "absent.safetensors",
+                   "--keep-dir", keep, "--region", "0.5:1")
+        lines = res.stderr.strip().splitlines()
+        assert res.exit_code == 1 and len(lines) == 1 and lines[0].startswith("error: "), res.output
+        assert str(keep) in lines[0] and "--keep-dir" in lines[0] and says in lines[0], lines
+        assert not (tmp_path / "out").exists()

@@ -53,3 +53,32 @@ def _has_cuda():
     import torch
 
     return torch.cuda.is_available()
+
+
+def test_the_output_is_checked_before_the_model_loads(tmp_path):
+    """A bad output location is reported at once, not after the (slow) model load: here the
+    model does not exist at all, so any other message would mean it was loaded first."""
+    mix = write_mix(tmp_path / "s.wav", seconds=0.6)
+    (tmp_path / "taken.wav").write_bytes(b"someone else's")
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop")
+    no_model = tmp_path / "absent.safetensors"
+    cases = {
+        str(tmp_path / "taken.wav"): "already exists (not overwritten; use --overwrite)",
+        str(mix): "output would overwrite the input",
+        str(tmp_path / "afile" / "b.wav"): "output folder is not a directory",
+        str(tmp_path / "afile" / "sub" / "b.wav"): "cannot create the output folder",
+        str(tmp_path / "loop" / "b.wav"): "symlink loop",
+        str(tmp_path / ("o" * 300 + ".wav")): "too long",
+    }
+    for out, says in cases.items():
+        res = _run(mix, "-o", out, "--model", no_model)
+        assert res.exit_code == 1 and res.exc_info[0] is SystemExit, (out, res.output, res.exc_info)
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], (out, lines)
+        assert "absent.safetensors" not in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "loop", "loop2", "s.wav", "taken.wav"]
+    # with a usable output the model error comes (so the checks above really came first)
+    res = _run(mix, "-o", tmp_path / "new" / "b.wav", "--model", no_model)
+    assert res.exit_code == 1 and "absent.safetensors" in res.stderr and not (tmp_path / "new").exists()

@@ -219,7 +219,7 @@ def test_bad_audio_is_one_line_naming_the_file_and_nothing_is_written(model_path
     assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
     assert BAD_AUDIO[kind] in lines[0].lower(), lines
     assert _shown(mix.name)[:40] in lines[0], lines  # named (a non-UTF-8 name as Python's stderr shows it)
-    assert not out.exists() or list(out.iterdir()) == []  # (the folder itself may have been made)
+    assert not out.exists()  # the input is read before the output folder is made
     assert _snapshot(src) == before  # the input is untouched
 
 
@@ -243,8 +243,8 @@ def test_a_batch_of_bad_files_fails_each_in_one_line_and_writes_no_audio(model_p
     for kind, p in listed.items():
         line = next((ln for ln in errors if _shown(str(p)) in ln), None)
         assert line is not None and BAD_AUDIO[kind] in line.lower(), (kind, errors)
-    # only the manifest (render_file makes an output's folder before it reads the input: empty folders)
-    assert [q.name for q in out.rglob("*") if not q.is_dir()] == ["manifest.jsonl"]
+    # only the manifest: render_file reads the input before it makes an output's folder
+    assert [q.name for q in out.rglob("*")] == ["manifest.jsonl"]
     assert _snapshot(src) == before
 
 
@@ -269,9 +269,7 @@ def _odd_audio(kind: str, d):
 @pytest.mark.parametrize("kind", [
     "8 channels",
     "mp3 named .wav",
-    pytest.param("non-UTF-8 name", marks=pytest.mark.xfail(
-        strict=True, reason="soundfile encodes str paths as strict UTF-8; audio_files.read_audio should open "
-                            "os.fsencode(path) (fault described in the issue 12 notes)")),
+    "non-UTF-8 name",
 ])
 def test_odd_but_valid_audio_renders(model_path, tmp_path, kind):  # noqa: F811
     """Valid audio in an unusual shape is rendered, not refused: the bass keeps the input's
@@ -289,6 +287,26 @@ def test_odd_but_valid_audio_renders(model_path, tmp_path, kind):  # noqa: F811
     info = sf.info(str(out))
     assert (info.frames, info.channels, info.samplerate) == (frames, channels, rate)
     assert open(os.fsencode(mix), "rb").read() == before
+
+
+def test_non_utf8_names_are_printed_without_a_traceback(model_path, tmp_path):  # noqa: F811
+    """stdout may be strict UTF-8 (CliRunner's is; so is a terminal's under a UTF-8 locale): a
+    path with undecodable bytes is still printed (as its bytes), on stdout and stderr alike,
+    and a non-UTF-8 output name is written as such."""
+    mix = _odd_audio("non-UTF-8 name", tmp_path)
+    out = tmp_path / os.fsdecode(b"out-\xfa/b-\xfb.wav")
+    res = CliRunner().invoke(main, ["generate", str(mix), "-o", str(out), "--dry-run"])
+    assert res.exit_code == 0 and res.exc_info[0] is SystemExit, res.exc_info
+    assert res.stdout_bytes.startswith(b"would generate: ") and b"mix-\xff\xfe.wav" in res.stdout_bytes
+    res = CliRunner().invoke(main, ["generate", str(mix), "-o", str(out), "--model", str(model_path),
+                                    "--steps", "2", "--seed", "1"])
+    assert res.exit_code == 0, (res.output, res.exc_info)
+    assert res.stdout_bytes.splitlines()[-1] == os.fsencode(out) + b"  (seed 1)"
+    assert os.path.isfile(os.fsencode(tmp_path) + b"/out-\xfa/b-\xfb.wav")
+    res = CliRunner().invoke(main, ["generate", str(mix), "-o", str(out), "--model", str(model_path),
+                                    "--steps", "2"])
+    assert res.exit_code == 1 and res.exc_info[0] is SystemExit, res.exc_info
+    assert res.stderr.strip() == f"error: {_shown(str(out))}: already exists (not overwritten; use --overwrite)"
 
 
 @pytest.mark.parametrize("how", ["-o MIX", "-o MIX --overwrite", "-o LINK-TO-MIX --overwrite"])
@@ -315,3 +333,20 @@ def test_a_foreign_file_at_the_output_path_is_kept_without_overwrite(model_path,
     assert res.exit_code == 1 and len(res.stderr.strip().splitlines()) == 1, res.output
     assert f"{foreign}: already exists (not overwritten; use --overwrite)" in res.stderr
     assert foreign.read_bytes() == b"someone else's file" and not list(tmp_path.glob(".*"))
+
+
+def test_send_paths_in_a_symlink_loop_are_one_line(tmp_path):
+    """send resolves --keep, --transition-to and the status file's folder: a symlink loop there
+    is one line (not pathlib's RuntimeError traceback)."""
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    mix = write_mix(tmp_path / "mix.wav", seconds=0.6)
+    base = ["send", str(mix), str(tmp_path / "o.wav"), "--port", "9", "--connect-timeout", "0.1"]
+    for extra, says in ((["--keep", str(tmp_path / "a"), "--region", "0:1"], "no groundbass bridge answered"),
+                        (["--transition-to", str(tmp_path / "a" / "t.wav"), "--span", "0:1"],
+                         "no groundbass bridge answered"),
+                        (["--status-file", str(tmp_path / "a" / "s.json")], "symlink loop")):
+        res = _run(*base, *extra)
+        lines = res.stderr.strip().splitlines()
+        assert res.returncode == 1 and "Traceback" not in res.stderr and len(lines) == 1, (extra, res.stderr)
+        assert lines[0].startswith("error: ") and says in lines[0], (extra, lines)

@@ -81,3 +81,24 @@ def test_send_no_wait_returns_after_accepted(server, tmp_path):
     mix = write_mix(tmp_path / "mix.wav")
     outcome = send_job(mix, tmp_path / "o.wav", {"steps": 2}, port=server.address[1], wait=False, job_id="nw")
     assert outcome.state == "accepted" and outcome.job == "nw"
+
+
+def test_send_of_a_non_utf8_path_is_one_line(tmp_path):
+    """OSC carries UTF-8 text only: a file name with undecodable bytes cannot be sent. It is
+    refused in one line (and in the status file) before any datagram, not a traceback."""
+    import os
+
+    mix = tmp_path / os.fsdecode(b"mix-\xff.wav")
+    with open(os.fsencode(mix), "wb") as f:
+        f.write(b"x")
+    status = tmp_path / "s.json"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:  # would never answer
+        silent.bind(("127.0.0.1", 0))
+        for args in ([str(mix), str(tmp_path / "o.wav")],
+                     [str(tmp_path / "m.wav"), str(tmp_path / "o.wav"), "--style", str(mix)]):
+            res = CliRunner().invoke(main, ["send", *args, "--port", str(silent.getsockname()[1]),
+                                            "--connect-timeout", "5", "--status-file", str(status)])
+            assert res.exit_code == 1 and res.exc_info[0] is SystemExit, res.exc_info
+            lines = res.stderr.strip().splitlines()
+            assert len(lines) == 1 and "not UTF-8" in lines[0] and "mix-\\udcff.wav" in lines[0], lines
+            assert json.loads(status.read_text())["state"] == "error"

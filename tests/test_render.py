@@ -95,14 +95,47 @@ def _truncated_wav(path):
     (lambda p: _bytes(p / "song.xyz", b"1234"), "unsupported format"),
     (lambda p: write_mix(p / "short.wav", seconds=0.3), "too short"),
     (lambda p: p / "missing.wav", "no such file"),
+    (lambda p: _loop(p, "loop.wav"), "symlink loop"),
+    (lambda p: p / ("n" * 300 + ".wav"), "too long"),
+    (lambda p: p.joinpath(*["p" * 200] * 25, "mix.wav"), "too long"),
 ])
 def test_bad_inputs_one_line_naming_the_file(generator, tmp_path, make, match):
     mix = make(tmp_path)
     with pytest.raises(RenderError, match=match) as info:
-        render_file(generator, mix, tmp_path / "out" / "x.bass.wav", RenderParams(steps=2))
+        render_file(generator, mix, tmp_path / "out" / "sub" / "x.bass.wav", RenderParams(steps=2))
     msg = str(info.value)
-    assert "\n" not in msg and str(mix) in msg
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    assert "\n" not in msg and str(mix)[:100] in msg
+    assert not (tmp_path / "out").exists()  # the inputs are read before the output folder is made
+
+
+def _loop(folder, name):
+    (folder / name).symlink_to(folder / f"other-{name}")
+    (folder / f"other-{name}").symlink_to(folder / name)
+    return folder / name
+
+
+@pytest.mark.parametrize("what", ["style", "keep", "transition_to"])
+def test_a_bad_reference_file_leaves_no_output_folder(generator, tmp_path, what):
+    mix = write_mix(tmp_path / "m.wav")
+    params = {"style": RenderParams(steps=2, style=str(_loop(tmp_path, "s.wav"))),
+              "keep": RenderParams(steps=2, keep=str(tmp_path / "gone.wav"), continue_=True),
+              "transition_to": RenderParams(steps=2, style=str(mix), transition_to=str(tmp_path / ("n" * 300 + ".wav")),
+                                            span="0.2:0.4")}[what]
+    with pytest.raises(RenderError, match="symlink loop|no such file|too long") as info:
+        render_file(generator, mix, tmp_path / "new" / "x.wav", params)
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("where", ["in a symlink loop", "name over 255 bytes", "loop as the output file"])
+def test_an_unusable_output_path_is_a_render_error(generator, tmp_path, where):
+    mix = write_mix(tmp_path / "m.wav")
+    out = {"in a symlink loop": lambda: _loop(tmp_path, "dir") / "x.wav",
+           "name over 255 bytes": lambda: tmp_path / ("o" * 300 + ".wav"),
+           "loop as the output file": lambda: _loop(tmp_path, "o.wav")}[where]()
+    with pytest.raises(RenderError, match="symlink loop|too long") as info:
+        render_file(generator, mix, out, RenderParams(steps=2))
+    assert "\n" not in str(info.value) and str(out)[:60] in str(info.value)
 
 
 def test_nan_samples_rejected(generator, tmp_path):

@@ -30,6 +30,7 @@ import ctypes, json, os, sys, traceback
 
 # everything the commands import, while the interpreter's own files may still be read
 import click.testing, numpy, safetensors.torch, soundfile, torch, tqdm
+import encodings.idna  # the socket layer looks the codec up when `send` resolves its host
 import groundbass.bridge.batch, groundbass.bridge.cli, groundbass.bridge.cli_generate, groundbass.bridge.cli_osc
 import groundbass.bridge.osc.client, groundbass.bridge.render, groundbass.core.pipeline
 

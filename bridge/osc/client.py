@@ -173,6 +173,12 @@ def send_job(mix: str | Path, out: str | Path, params: dict[str, Any], *, host: 
         if key in P.PATH_KEYS and value:
             value = str(Path(value).absolute())
         args += [key, value]
+    for value in args:  # a file name with undecodable bytes (surrogate escapes) cannot travel
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return fail(f"{value}: the path is not UTF-8 and OSC carries UTF-8 text only (rename the file)")
     try:
         client = BridgeClient(host, port)
     except OSError as exc:
