@@ -94,6 +94,7 @@ def _render_options(f):
                                     "With --keep alone: keep the bass before START, a new one after."),
         _number_option("--tempo", "tempo"),
         click.option("--quantize", help="Quantise MIDI notes to a grid, e.g. 1/16."),
+        click.option("--time-signature", help="N/D for the MIDI file and bar positions with --tempo (default 4/4)."),
         click.option("--overwrite", is_flag=True, help="Replace existing outputs."),
         click.option("--dry-run", is_flag=True, help="Show what would be done; write nothing."),
         click.option("--quiet/--verbose", default=None, help="Errors only / detailed log."),
@@ -109,7 +110,7 @@ def _params(kw: dict) -> RenderParams:
                         phi=kw["phi"], seed=kw["seed"], variations=kw["variations"], fx=kw["fx"],
                         loudness=kw["loudness"], match_mix=kw["match_mix"], format=kw["fmt"],
                         bit_depth=kw["bit_depth"], sample_rate=kw["sample_rate"], midi=kw["midi"],
-                        tempo=kw["tempo"], quantize=kw["quantize"], keep=kw["keep"], region=kw["region"],
+                        tempo=kw["tempo"], quantize=kw["quantize"], time_signature=kw["time_signature"], keep=kw["keep"], region=kw["region"],
                         continue_=kw["continue_"], loop=kw["loop"], crossfade=kw["crossfade"],
                         transition_to=kw["transition_to"], span=kw["span"])
 

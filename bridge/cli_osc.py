@@ -181,6 +181,7 @@ def _cancel(job: str, host: str, port: int, timeout_s: float) -> None:
 @click.option("--midi/--no-midi", default=None, help="Also write a MIDI transcription.")
 @number_option("--tempo", "tempo")
 @click.option("--quantize", help="MIDI quantisation grid, e.g. 1/16.")
+@click.option("--time-signature", help="N/D for the MIDI file and bar positions with --tempo (default 4/4).")
 @click.option("--keep", type=click.Path(dir_okay=False, readable=False),
               help="An existing bass to edit (with --region or --continue).")
 @click.option("--region", help="START:END of --keep to regenerate (seconds; bars BAR[.BEAT] with --tempo).")
@@ -208,7 +209,7 @@ def _cancel(job: str, host: str, port: int, timeout_s: float) -> None:
                    "command-line arguments (for callers without a shell, e.g. REAPER).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the output paths.")
 def send(mix: str, out: str, style, grounding, style_cfg, steps, sampler, cfg, phi, seed, variations, fx, loudness, match_mix, fmt,
-         bit_depth, sample_rate, midi, tempo, quantize, keep, region, continue_, loop, crossfade, transition_to, span, overwrite, host, port, job_id, wait,
+         bit_depth, sample_rate, midi, tempo, quantize, time_signature, keep, region, continue_, loop, crossfade, transition_to, span, overwrite, host, port, job_id, wait,
          status_file, timeout, connect_timeout, cancel_job, quiet) -> None:
     """Send MIX to a running bridge and wait for the bass at OUT (exit 0 on success).
     With --cancel JOB, cancel that job instead."""
@@ -232,7 +233,7 @@ def send(mix: str, out: str, style, grounding, style_cfg, steps, sampler, cfg, p
     params = {"style": style, "grounding": grounding, "style_cfg": style_cfg, "steps": steps, "sampler": sampler, "cfg": cfg, "phi": phi, "seed": seed,
               "variations": variations, "fx": fx, "loudness": loudness, "match_mix": match_mix, "format": fmt,
               "bit_depth": bit_depth, "sample_rate": sample_rate, "midi": midi, "tempo": tempo,
-              "quantize": quantize, "keep": str(resolved_or_absolute(keep)) if keep else None, "region": region,
+              "quantize": quantize, "time_signature": time_signature, "keep": str(resolved_or_absolute(keep)) if keep else None, "region": region,
               "continue": continue_ or None, "loop": loop or None, "crossfade": crossfade,
               "transition_to": str(resolved_or_absolute(transition_to)) if transition_to else None, "span": span,
               "overwrite": overwrite or None}

@@ -26,7 +26,7 @@ import numpy as np
 
 from groundbass.core.atomic import atomic_path
 from groundbass.core.audio import fit_length
-from groundbass.core.midi import audio_to_midi, estimate_tempo, notes_to_midi, parse_grid
+from groundbass.core.midi import audio_to_midi, estimate_tempo, notes_to_midi, parse_grid, parse_time_signature
 from groundbass.core.params import NUMBERS, check_sampler
 from groundbass.core.pipeline import BassGenerator
 from groundbass.core.postfx import ChainError, ChainSpec, apply_postfx, load_chain_spec
@@ -73,6 +73,7 @@ class RenderParams:
     midi: bool = False
     tempo: float | None = None
     quantize: str | None = None
+    time_signature: str | None = None  # "N/D" for the MIDI file and bar positions (default 4/4)
     keep: str | None = None  # an existing bass to edit (regenerate a region, or continue it)
     region: str | None = None  # "START:END" in seconds, or bars "BAR[.BEAT]:BAR[.BEAT]" with a tempo
     continue_: bool = False  # continue `keep` (shorter than the mix) to the end of the mix
@@ -230,6 +231,11 @@ def check_params(params: RenderParams) -> ChainSpec:
             parse_grid(params.quantize)
         except ValueError as exc:
             raise bad(str(exc)) from None
+    if params.time_signature:
+        try:
+            parse_time_signature(params.time_signature)
+        except ValueError as exc:
+            raise bad(str(exc)) from None
     if params.transition_to and params.span is None:
         raise bad("transition_to needs a span (--span START:END) to move over")
     if params.span is not None:
@@ -238,7 +244,7 @@ def check_params(params: RenderParams) -> ChainSpec:
         if not (params.keep or params.transition_to or params.style):
             raise bad("a transition needs something to go from or to: keep, style or transition_to")
         try:
-            parse_region(params.span, params.tempo)
+            parse_region(params.span, params.tempo, params.time_signature)
         except ValueError as exc:
             raise bad(str(exc).replace("region", "span", 1)) from None
     if params.region is not None or params.continue_:
@@ -255,7 +261,7 @@ def check_params(params: RenderParams) -> ChainSpec:
         raise bad("an edit keeps the existing bass sample for sample: post-fx and loudness do not apply with keep")
     if params.region is not None:
         try:
-            parse_region(params.region, params.tempo)
+            parse_region(params.region, params.tempo, params.time_signature)
         except ValueError as exc:
             raise bad(str(exc)) from None
     if not (math.isfinite(params.crossfade) and 0.0 <= params.crossfade <= 1.0):
@@ -266,10 +272,14 @@ def check_params(params: RenderParams) -> ChainSpec:
         raise bad(str(exc)) from None
 
 
-def parse_region(text: str, tempo: float | None = None, beats_per_bar: int = 4) -> tuple[float, float]:
+def parse_region(text: str, tempo: float | None = None, time_signature: str | None = None) -> tuple[float, float]:
     """``"START:END"`` -> (start_s, end_s). Without a tempo both are seconds ("12.5:20");
-    with ``tempo`` (BPM) they are bar positions, 1-based, ``BAR`` or ``BAR.BEAT`` ("5:9" = bar 5
-    to bar 9, "5.3:6" = bar 5 beat 3 to bar 6). Raises ValueError with a one-line message."""
+    with ``tempo`` (BPM, quarter notes per minute) they are bar positions, 1-based, ``BAR`` or
+    ``BAR.BEAT`` ("5:9" = bar 5 to bar 9, "5.3:6" = bar 5 beat 3 to bar 6), in bars of
+    ``time_signature`` ("N/D": N beats of a 1/D note; default 4/4). Raises ValueError with a
+    one-line message."""
+    beats_per_bar, unit = parse_time_signature(time_signature) if time_signature else (4, 4)
+    beat_s = 60.0 / tempo * 4.0 / unit if tempo else 0.0
     parts = str(text).split(":")
     if len(parts) != 2:
         raise ValueError(f"region must be START:END, got {text!r}")
@@ -283,7 +293,7 @@ def parse_region(text: str, tempo: float | None = None, beats_per_bar: int = 4) 
             b, bt = int(bar), int(beat) if beat else 1
             if b < 1 or not 1 <= bt <= beats_per_bar:
                 raise ValueError(f"bar positions are BAR[.BEAT] from 1.1, got {p!r}")
-            v = ((b - 1) * beats_per_bar + (bt - 1)) * 60.0 / tempo
+            v = ((b - 1) * beats_per_bar + (bt - 1)) * beat_s
         if not math.isfinite(v) or v < 0:
             raise ValueError(f"region times must be finite and >= 0, got {p!r}")
         return v
@@ -404,7 +414,7 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
         raise RenderError(f"{params.transition_to} (transition reference): too short ({target.duration_s:.2f} s)")
     _make_output_folder(out_path.parent)  # only now: a bad input leaves no new folder behind
     if params.span is not None:
-        span = parse_region(params.span, params.tempo)
+        span = parse_region(params.span, params.tempo, params.time_signature)
         try:
             basses = [gen.transition(mix.samples, mix.sample_rate, start=span[0], end=span[1],
                                      to_style=None if target is None else target.samples,
@@ -417,7 +427,7 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
         if kept is not None:
             src_rate = kept.sample_rate
     elif kept is not None:
-        region = parse_region(params.region, params.tempo) if params.region is not None else (None, None)
+        region = parse_region(params.region, params.tempo, params.time_signature) if params.region is not None else (None, None)
         try:
             basses = [gen.edit(mix.samples, mix.sample_rate, kept.samples, kept.sample_rate,
                                task="continue" if params.continue_ else "regenerate", start=region[0], end=region[1],
@@ -466,7 +476,8 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
         for i, (path, audio) in enumerate(zip(outs, processed)):
             written.append(write_audio_atomic(path, audio, rate_out, fmt, subtype, folder_check))
             if params.midi:
-                written.append(_write_midi_atomic(midis[i], notes[i], params.quantize, folder_check))
+                written.append(_write_midi_atomic(midis[i], notes[i], params.quantize, folder_check,
+                                                  parse_time_signature(params.time_signature or "4/4")))
     except AudioFileError as exc:
         _remove(written)
         raise RenderError(str(exc)) from None
@@ -513,11 +524,12 @@ def _resample(audio: np.ndarray, rate_in: int, rate_out: int, length: int) -> np
 
 
 def _write_midi_atomic(path: Path, result, quantize: str | None,
-                      folder_check: Callable[[Path], None] | None = None) -> Path:
+                      folder_check: Callable[[Path], None] | None = None,
+                      time_signature: tuple[int, int] = (4, 4)) -> Path:
     try:
         if folder_check is None:
             with atomic_path(path, ".part") as tmp:
-                notes_to_midi(result.notes, tmp, result.tempo, quantize=quantize)
+                notes_to_midi(result.notes, tmp, result.tempo, quantize=quantize, time_signature=time_signature)
             return path
         import tempfile
 
@@ -525,7 +537,7 @@ def _write_midi_atomic(path: Path, result, quantize: str | None,
 
         with tempfile.TemporaryDirectory() as scratch:  # made privately, then copied in through the checked folder
             tmp = Path(scratch) / "bass.mid"
-            notes_to_midi(result.notes, tmp, result.tempo, quantize=quantize)
+            notes_to_midi(result.notes, tmp, result.tempo, quantize=quantize, time_signature=time_signature)
             data = tmp.read_bytes()
         fd, real = open_directory(path.parent)
         try:

@@ -22,7 +22,7 @@ import numpy as np
 
 from .audio import resample, to_mono
 
-__all__ = ["Note", "MidiResult", "track_pitch", "segment_notes", "estimate_tempo", "parse_grid",
+__all__ = ["Note", "MidiResult", "track_pitch", "segment_notes", "estimate_tempo", "parse_grid", "parse_time_signature",
            "notes_to_midi", "audio_to_midi", "BASS_PROGRAM", "FMIN_HZ", "FMAX_HZ"]
 
 log = logging.getLogger(__name__)
@@ -222,10 +222,20 @@ def parse_grid(quantize: str) -> float:
     return step * 2 / 3 if m.group(2) else step
 
 
-def notes_to_midi(notes: list[Note], path: str | Path, tempo: float, *, quantize: str | None = None) -> Path:
-    """Write ``notes`` as a type-1 standard MIDI file at ``tempo`` BPM (480 PPQ, 4/4,
-    program :data:`BASS_PROGRAM` on channel 1), optionally snapped to the ``quantize``
-    grid. Returns the path written."""
+def parse_time_signature(text: str) -> tuple[int, int]:
+    """``"6/8"`` -> (6, 8): beats per bar 1..32 over a note value 1, 2, 4, 8, 16 or 32.
+    Raises ValueError on anything else."""
+    m = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(1|2|4|8|16|32)\s*", str(text))
+    if not m or not 1 <= int(m.group(1)) <= 32:
+        raise ValueError(f"time signature must look like 4/4, 3/4 or 6/8 (1-32 beats over 1-32), got {text!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def notes_to_midi(notes: list[Note], path: str | Path, tempo: float, *, quantize: str | None = None,
+                  time_signature: tuple[int, int] = (4, 4)) -> Path:
+    """Write ``notes`` as a type-1 standard MIDI file at ``tempo`` BPM (quarter notes per
+    minute, 480 PPQ, ``time_signature``, program :data:`BASS_PROGRAM` on channel 1),
+    optionally snapped to the ``quantize`` grid. Returns the path written."""
     if not tempo or tempo <= 0:
         raise ValueError(f"tempo must be > 0 BPM, got {tempo}")
     beats_per_s = tempo / 60.0
@@ -247,7 +257,8 @@ def notes_to_midi(notes: list[Note], path: str | Path, tempo: float, *, quantize
     track = mido.MidiTrack()
     track.append(mido.MetaMessage("track_name", name="groundbass bass", time=0))
     track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo), time=0))
-    track.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
+    track.append(mido.MetaMessage("time_signature", numerator=time_signature[0], denominator=time_signature[1],
+                                  time=0))
     track.append(mido.Message("program_change", channel=0, program=BASS_PROGRAM, time=0))
     now = 0
     for tick, _, msg in events:

@@ -1,12 +1,8 @@
 -- @description groundbass: generate a bass stem for the time selection
--- @version 0.2.0
+-- @version 0.2.1
 -- @author groundbass contributors
 -- @changelog
---   Starts `groundbass send` with no shell in between: project folders such as "Tom's Song" work
---   MIDI export sends the project tempo and inserts the MIDI without an import dialog
---   Results go into the project the job started in; the track selection is kept
---   Progress window, new Cancel action, one job at a time, temporary files removed
---   Offers to start the bridge (groundbass serve) when none is running
+--   MIDI export also sends the project's time signature at the selection start (the MIDI file's)
 -- @about
 --   # groundbass for REAPER
 --   Renders the master mix of the time selection, sends it to a running groundbass

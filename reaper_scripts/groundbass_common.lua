@@ -119,7 +119,7 @@ function gb.spawn(argv, hidden)
 end
 
 -- The arguments of `groundbass send` for one job (after the word "send"; settings as strings).
-function gb.send_args(s, mix, out, status_path, seed, tempo)
+function gb.send_args(s, mix, out, status_path, seed, tempo, timesig)
   local args = { mix, out, "--status-file", status_path, "--port", gb.port(s) }
   local function opt(flag, value)
     if value ~= nil and value ~= "" then args[#args + 1] = flag; args[#args + 1] = tostring(value) end
@@ -132,6 +132,7 @@ function gb.send_args(s, mix, out, status_path, seed, tempo)
   if s.midi == "1" then
     args[#args + 1] = "--midi"
     if tempo then opt("--tempo", string.format("%.10g", tempo)) end
+    opt("--time-signature", timesig)
   end
   return args
 end
@@ -360,11 +361,20 @@ end
 
 -- The project tempo (BPM, quarter notes) at `t` seconds, for the MIDI file; nil when it lies
 -- outside the range `send --tempo` accepts (then the bridge estimates it from the mix).
--- `send` takes no time signature: the MIDI file is written in 4/4.
 function gb.tempo_at(proj, t)
   local _, _, bpm = reaper.TimeMap_GetTimeSigAtTime(proj, t)
   local r = gb.RANGES.tempo
   if bpm and bpm >= r.lo and bpm <= r.hi then return bpm end
+  return nil
+end
+
+-- The project time signature at `t` seconds as "N/D" for `send --time-signature` (the MIDI
+-- file's), nil when REAPER reports one the bridge does not take (N 1..32, D 1..32, a power of 2).
+function gb.timesig_at(proj, t)
+  local num, denom = reaper.TimeMap_GetTimeSigAtTime(proj, t)
+  num, denom = math.tointeger(num), math.tointeger(denom)
+  local ok = { [1] = true, [2] = true, [4] = true, [8] = true, [16] = true, [32] = true }
+  if num and denom and num >= 1 and num <= 32 and ok[denom] then return string.format("%d/%d", num, denom) end
   return nil
 end
 
@@ -713,7 +723,7 @@ function gb.generate(start, stop, seed, opts)
                 status = tmp .. ".status.json", args_file = tmp .. ".args.json" }
   job.files = { mix, job.args_file, job.status }
   local out = dir .. gb.sep() .. "groundbass-bass-" .. stamp .. ".wav"
-  job.args = gb.send_args(s, mix, out, job.status, seed, gb.tempo_at(proj, start))
+  job.args = gb.send_args(s, mix, out, job.status, seed, gb.tempo_at(proj, start), gb.timesig_at(proj, start))
   for _, a in ipairs({ "--job-id", job.id, table.unpack(opts.extra_args or {}) }) do job.args[#job.args + 1] = a end
   local ok, serr = gb.start_send(job)
   if not ok then

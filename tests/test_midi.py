@@ -95,3 +95,22 @@ def test_tempo_estimated_when_not_given():
         a = int(i * beat * SR)
         y[a:a + 400] += np.hanning(800)[400:].astype(np.float32) * np.sin(np.arange(400) * 0.3).astype(np.float32)
     assert midi.estimate_tempo(y, SR) == pytest.approx(110, rel=0.05)
+
+
+def test_time_signature_in_the_midi_file_and_in_bar_positions(tmp_path):
+    import mido
+
+    from groundbass.bridge.render import parse_region
+    from groundbass.core.midi import Note, notes_to_midi, parse_time_signature
+
+    assert parse_time_signature("6/8") == (6, 8) and parse_time_signature(" 3 / 4 ") == (3, 4)
+    for bad in ("4", "0/4", "33/4", "4/3", "x/y"):
+        with pytest.raises(ValueError, match="time signature"):
+            parse_time_signature(bad)
+    path = notes_to_midi([Note(0.0, 0.5, 40, 90)], tmp_path / "b.mid", 120.0, time_signature=(6, 8))
+    meta = [m for m in mido.MidiFile(str(path)).tracks[0] if m.type == "time_signature"]
+    assert (meta[0].numerator, meta[0].denominator) == (6, 8)
+    # 120 BPM (quarter notes): a 3/4 bar is 1.5 s; a 6/8 bar (six eighths) is 1.5 s, its beat 0.25 s
+    assert parse_region("2:3", 120.0, "3/4") == (1.5, 3.0)
+    assert parse_region("1.2:2", 120.0, "6/8") == (0.25, 1.5)
+    assert parse_region("2:3", 120.0) == (2.0, 4.0)  # 4/4 by default

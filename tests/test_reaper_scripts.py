@@ -225,6 +225,7 @@ def test_generate_renders_spawns_polls_and_inserts(daw):
     assert argv[argv.index("--cfg") + 1] == "3" and argv[argv.index("--steps") + 1] == "2"
     assert "--midi" in argv and "--seed" not in argv  # seed -1: the bridge picks one
     assert argv[argv.index("--tempo") + 1] == "96.5"  # the project tempo at the selection start
+    assert argv[argv.index("--time-signature") + 1] == "3/4"  # ... and its time signature
 
     # polled across several defer ticks while "REAPER" stayed responsive
     assert r["ticks"] >= 3
@@ -310,7 +311,7 @@ def test_regenerate_last_uses_the_same_selection_and_a_new_seed(daw):
     assert seed >= 0 and seed != 4242
     (track,) = r["tracks"]
     assert track["items"][0]["position"] == 4.25 and f"seed={seed}" in track["name"]
-    assert "--tempo" not in argv  # no MIDI export: no tempo sent
+    assert "--tempo" not in argv and "--time-signature" not in argv  # no MIDI export: no tempo sent
 
 
 @needs_lua
@@ -333,6 +334,14 @@ def test_tempo_is_sent_only_within_the_command_lines_range(tmp_path):
     out = run_lua(tmp_path, {"tempo_map": tempo_map},
                   "for _, t in ipairs({1, 8.5, 9}) do io.write(tostring(gb.tempo_at(0, t)), ' ') end")
     assert out.split() == ["nil", "nil", "20.0"]
+
+
+@needs_lua
+def test_time_signature_is_sent_as_n_over_d_when_the_bridge_takes_it(tmp_path):
+    tempo_map = [[0.0, 120.0, 7, 8], [8.0, 120.0, 33, 4], [9.0, 120.0, 3, 5], [10.0, 120.0, 12, 16]]
+    out = run_lua(tmp_path, {"tempo_map": tempo_map},
+                  "for _, t in ipairs({1, 8.5, 9.5, 11}) do io.write(tostring(gb.timesig_at(0, t)), ' ') end")
+    assert out.split() == ["7/8", "nil", "nil", "12/16"]
 
 
 def test_parameter_ranges_file_matches_the_spec():

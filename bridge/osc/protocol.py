@@ -190,6 +190,7 @@ RENDER_KEYS: dict[str, ParamSpec] = {
     "midi": ParamSpec(_as_bool, "also write a transcribed MIDI file"),
     "tempo": _numeric("tempo"),
     "quantize": ParamSpec(lambda k, v: _as_opt_str(k, v, 16), "MIDI quantisation grid (e.g. 1/16)"),
+    "time_signature": ParamSpec(lambda k, v: _as_opt_str(k, v, 16), "N/D for the MIDI file and bar positions (default 4/4)"),
     "keep": ParamSpec(lambda k, v: _as_opt_str(k, v, MAX_PATH_CHARS), "path of an existing bass to edit ('' = none)"),
     "region": ParamSpec(lambda k, v: _as_opt_str(k, v, 64), "START:END to regenerate (seconds; bars with tempo)"),
     "continue": ParamSpec(_as_bool, "continue the keep bass to the end of the mix"),
