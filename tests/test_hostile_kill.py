@@ -33,7 +33,7 @@ import io, os, sys, time
 import soundfile
 real_write, calls = soundfile.write, [0]
 def write(file, data, samplerate, *args, **kwargs):
-    if isinstance(file, str) and file.endswith(".part"):
+    if isinstance(file, (str, bytes)) and os.fsdecode(file).endswith(".part"):  # paths go in as bytes
         calls[0] += 1
         if calls[0] == int(os.environ["GB_HANG_AT"]):
             buf = io.BytesIO()
