@@ -82,6 +82,14 @@ class LatentStats:
         return LatentStats(*(v.to(device) for v in vars(self).values()))
 
 
+def _float_audio(audio: np.ndarray) -> np.ndarray:
+    """An existing bass as float32 in [-1, 1) (integer PCM scaled by its full range)."""
+    arr = np.asarray(audio)
+    if np.issubdtype(arr.dtype, np.integer):
+        arr = arr.astype(np.float32) / float(np.iinfo(arr.dtype).max + 1)
+    return arr.astype(np.float32, copy=False)
+
+
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"`` -> cuda if available, else mps if available, else cpu; otherwise as given.
 
@@ -484,10 +492,7 @@ class BassGenerator:
         if seed is None:
             seed = secrets.randbelow(2**31 - 1)
             log.info("seed %d", seed)
-        old = np.asarray(bass)
-        if np.issubdtype(old.dtype, np.integer):
-            old = old.astype(np.float32) / float(np.iinfo(old.dtype).max + 1)
-        old = old.astype(np.float32, copy=False)
+        old = _float_audio(bass)
         to_mono(old, "bass")  # shape and finiteness checks, with a clear message
         bass_channels = old.shape[1] if old.ndim == 2 else None
         mix_mono = resample(to_mono(np.asarray(mix), "mix"), sr, self.sample_rate)
@@ -571,10 +576,7 @@ class BassGenerator:
             return to_layout(fit_length(resample(out, self.sample_rate, sr), arr.shape[0]),
                              arr.shape[1] if arr.ndim == 2 else None)
         bsr = check_rate(bass_sample_rate or sr, "bass")
-        old = np.asarray(bass)
-        if np.issubdtype(old.dtype, np.integer):
-            old = old.astype(np.float32) / float(np.iinfo(old.dtype).max + 1)
-        old = old.astype(np.float32, copy=False)
+        old = _float_audio(bass)
         old_mono = resample(to_mono(old, "bass"), bsr, self.sample_rate)
         if old.shape[0] / bsr < start:
             raise ValueError(f"the bass ({old.shape[0] / bsr:.2f} s) ends before the span starts ({start:.2f} s)")
