@@ -153,6 +153,16 @@ def subtype_for(fmt: str, bit_depth: str) -> str:
     return _SUBTYPES[key]
 
 
+def _write_blocks(file, samples: np.ndarray, sample_rate: int, fmt: str, subtype: str,
+                  block: int = 1 << 17) -> None:
+    """``soundfile.write`` in blocks of ``block`` frames: the same file, without a full-length
+    converted copy of the samples in memory."""
+    channels = 1 if samples.ndim == 1 else samples.shape[1]
+    with sf.SoundFile(file, "w", sample_rate, channels, subtype=subtype, format=fmt.upper()) as f:
+        for i in range(0, samples.shape[0], block):
+            f.write(samples[i:i + block])
+
+
 def write_audio_atomic(path: Path, samples: np.ndarray, sample_rate: int, fmt: str, subtype: str,
                        folder_check: Callable[[Path], None] | None = None) -> Path:
     """Write audio to a hidden temporary file beside ``path``, fsync it, then rename it to
@@ -170,7 +180,7 @@ def write_audio_atomic(path: Path, samples: np.ndarray, sample_rate: int, fmt: s
         return _write_audio_checked(path, samples, sample_rate, fmt, subtype, folder_check)
     try:
         with atomic_path(path, ".part", fsync=True) as tmp:
-            sf.write(os.fsencode(tmp), samples, sample_rate, format=fmt.upper(), subtype=subtype)
+            _write_blocks(os.fsencode(tmp), samples, sample_rate, fmt, subtype)
     except OSError as exc:
         raise AudioFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
     except (sf.LibsndfileError, RuntimeError) as exc:
@@ -186,8 +196,7 @@ def _write_audio_checked(path: Path, samples: np.ndarray, sample_rate: int, fmt:
         raise AudioFileError(f"{path.parent}: cannot open the output folder ({exc.strerror or exc})") from None
     try:
         folder_check(real)
-        write_in_directory(fd, path.name, lambda f: sf.write(f, samples, sample_rate, format=fmt.upper(),
-                                                             subtype=subtype))
+        write_in_directory(fd, path.name, lambda f: _write_blocks(f, samples, sample_rate, fmt, subtype))
     except OSError as exc:
         raise AudioFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
     except (sf.LibsndfileError, RuntimeError) as exc:

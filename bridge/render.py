@@ -12,6 +12,7 @@ fails or is cancelled.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import logging
 import math
@@ -25,7 +26,7 @@ from typing import Callable
 import numpy as np
 
 from groundbass.core.atomic import atomic_path
-from groundbass.core.audio import fit_length
+from groundbass.core.audio import fit_length, peak, to_mono
 from groundbass.core.midi import audio_to_midi, estimate_tempo, notes_to_midi, parse_grid, parse_time_signature
 from groundbass.core.params import NUMBERS, check_sampler
 from groundbass.core.pipeline import BassGenerator
@@ -410,6 +411,8 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
                     steps=params.steps, cfg=params.cfg, phi=params.phi, grounding=params.grounding,
                     style_cfg=params.style_cfg, sampler=params.sampler, callback=prog)
     src_rate = mix.sample_rate
+    mix_silent = peak(mix.samples) < SILENCE_PEAK  # of the file as read (a downmix can cancel)
+    channels = 1
     if target is not None and target.duration_s < 0.1:
         raise RenderError(f"{params.transition_to} (transition reference): too short ({target.duration_s:.2f} s)")
     _make_output_folder(out_path.parent)  # only now: a bad input leaves no new folder behind
@@ -436,9 +439,15 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
             raise RenderError(f"{params.keep}: {exc}") from None
         src_rate = kept.sample_rate
     else:
+        # the model hears the mono downmix: make it here and drop the input's channels (a
+        # 15-minute stereo file is 320 MB as float32), unless match_mix measures them later
+        channels = mix.samples.shape[1]
+        if channels > 1 and not params.match_mix:
+            mix = dataclasses.replace(mix, samples=to_mono(mix.samples)[:, None])
         generated = gen.generate(mix.samples, mix.sample_rate, seed=seed, variations=params.variations,
                                  loop=params.loop, **sampling)
         basses = [generated] if params.variations == 1 else list(generated)
+        del generated
 
     rate_out = int(params.sample_rate or src_rate)
     length_out = int(round(basses[0].shape[0] * rate_out / src_rate))
@@ -447,6 +456,10 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
     for i, bass in enumerate(basses):
         prog("postfx", i, len(basses))
         bass = _resample(np.asarray(bass, np.float32), src_rate, rate_out, length_out)
+        if bass.ndim == 2 and bass.shape[1] < channels:  # back to the input's channel count
+            bass = np.repeat(bass, channels, axis=1)
+        if not params.midi:
+            basses[i] = None  # only the processed copy is needed from here on
         try:
             # an edit is written as computed: the kept part stays the kept file's samples
             processed.append(bass if kept is not None else
@@ -468,7 +481,6 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
     prog("write", 0, 1)
     if should_stop is not None and should_stop():
         raise RenderCancelled("render cancelled")
-    mix_silent = float(np.max(np.abs(mix.samples))) < SILENCE_PEAK
     for path, audio in zip(outs, processed):
         check_output_audio(audio, path, mix_silent)
     written: list[Path] = []
@@ -497,17 +509,23 @@ def check_output_audio(audio: np.ndarray, path: Path, mix_silent: bool) -> None:
     NaN/Inf samples, a DC or full-scale signal (a speaker-damaging file: over 5 % of the
     samples at -0.1 dBFS or beyond, or a mean offset above -20 dBFS), or silence where the mix
     is not silent."""
-    a = np.asarray(audio, dtype=np.float64)
+    a = np.asarray(audio)
     if a.size == 0:
         raise RenderError(f"{path}: the generated bass is empty; nothing written")
-    if not np.isfinite(a).all():
-        raise RenderError(f"{path}: the generated bass has NaN/Inf samples; nothing written")
-    peak = float(np.max(np.abs(a)))
-    loud = np.abs(a) >= 10 ** (-0.1 / 20)
-    if float(np.mean(loud)) > 0.05:
+    full_scale = np.float32(10 ** (-0.1 / 20))
+    peak, loud, total = 0.0, 0, np.zeros(a.shape[1:], np.float64)
+    block = 1 << 18  # frames at a time: no full-length float64 copy or temporaries
+    for i in range(0, a.shape[0], block):
+        x = np.abs(np.asarray(a[i:i + block], dtype=np.float32))
+        if not np.isfinite(x).all():
+            raise RenderError(f"{path}: the generated bass has NaN/Inf samples; nothing written")
+        peak = max(peak, float(x.max()))
+        loud += int(np.count_nonzero(x >= full_scale))
+        total += np.sum(a[i:i + block], axis=0, dtype=np.float64)
+    if loud / a.size > 0.05:
         raise RenderError(f"{path}: the generated bass is pinned at full scale "
-                          f"({100 * float(np.mean(loud)):.0f} % of samples at -0.1 dBFS or beyond); nothing written")
-    if float(np.max(np.abs(a.mean(axis=0)))) > 0.1:
+                          f"({100 * loud / a.size:.0f} % of samples at -0.1 dBFS or beyond); nothing written")
+    if float(np.max(np.abs(total / a.shape[0]))) > 0.1:
         raise RenderError(f"{path}: the generated bass has a DC offset above -20 dBFS; nothing written")
     if peak < SILENCE_PEAK and not mix_silent:
         raise RenderError(f"{path}: the generated bass is silent although the mix is not; nothing written")

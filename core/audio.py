@@ -63,6 +63,32 @@ def to_layout(mono: np.ndarray, channels: int | None) -> np.ndarray:
     return np.repeat(mono[:, None], channels, axis=1)
 
 
+def peak(x: np.ndarray, block: int = 1 << 18) -> float:
+    """Largest absolute sample of ``x`` (0.0 if empty), ``block`` rows at a time: no
+    full-length temporary for a long file."""
+    return max((float(np.max(np.abs(x[i:i + block]))) for i in range(0, len(x), block)), default=0.0)
+
+
+def release_memory() -> None:
+    """Hand freed heap memory back to the system (glibc's ``malloc_trim``; nothing elsewhere).
+    Between the stages of a long song the allocator otherwise keeps the freed buffers of the
+    last stage mapped, and the peak of the next stage lands on top of them."""
+    global _trim
+    if _trim is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            _trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _trim = False
+    if _trim:
+        _trim(0)
+
+
+_trim = None
+
+
 def rms(x: np.ndarray) -> float:
     """Root mean square of ``x`` (linear, computed in float64); 0.0 for an empty array."""
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0

@@ -21,10 +21,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .audio import release_memory
 from .config import AutoencoderConfig
 from .layers import Downsample1d, Upsample1d, res_stack
 from .pitch_phase import CarrierTrack, carrier_phase
-from .spectral import griffin_lim, istft, log_power, stft
+from .spectral import griffin_lim, istft, log_power, log_power_low_bins, stft
 
 __all__ = ["SpectrogramAutoencoder", "Reconstruction"]
 
@@ -144,7 +145,7 @@ class SpectrogramAutoencoder(nn.Module):
         c = self.cfg
         if not c.hires_fft:
             return logpow
-        hires = log_power(stft(wave, c.hires_fft, c.hop), c.eps)[:, : c.hires_bins]
+        hires = log_power_low_bins(wave, c.hires_fft, c.hop, c.hires_bins, c.eps)
         return torch.cat([logpow, hires], dim=1)
 
     def encode(self, wave: torch.Tensor) -> torch.Tensor:
@@ -316,15 +317,19 @@ class SpectrogramAutoencoder(nn.Module):
         """Chunked decode for ``phase_source="pitch"``: log power and notes are decoded in
         windows, then one carrier runs over the whole song so its phase has no seams."""
         total, fpl, c = latent.shape[-1], self.cfg.frames_per_latent, self.cfg
-        logpows, classes = [], []
+        logpow = cls = None  # filled window by window: no list of pieces and no concatenated copy
         for start in range(0, total, chunk_frames):
             stop = min(start + chunk_frames, total)
             lo, hi = max(0, start - context), min(total, stop + context)
-            logpow, _, heads = self._decoder_out(latent[:, :, lo:hi])
+            part, _, heads = self._decoder_out(latent[:, :, lo:hi])
             keep = slice((start - lo) * fpl, (stop - lo) * fpl)
-            logpows.append(logpow[..., keep])
-            classes.append(heads["pitch"][..., keep].argmax(dim=1))
-        logpow, cls = torch.cat(logpows, dim=-1), torch.cat(classes, dim=-1)
+            if logpow is None:
+                logpow = part.new_empty(part.shape[0], part.shape[1], total * fpl)
+                cls = torch.empty(part.shape[0], total * fpl, dtype=torch.long, device=part.device)
+            logpow[..., start * fpl:stop * fpl] = part[..., keep]
+            cls[..., start * fpl:stop * fpl] = heads["pitch"][..., keep].argmax(dim=1)
+            del part, heads
+        release_memory()
         if c.phase_iters > 0:  # Griffin-Lim refines the whole song at once
             phase = carrier_phase(cls, c.pitch_low, c.n_fft, c.hop, c.sample_rate, tuning=tuning)
             wave = istft(self._spectrogram(logpow, phase), c.n_fft, c.hop)

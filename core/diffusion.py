@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["alpha_sigma", "Denoiser", "v_loss", "sample_ddim", "sample_dpmpp_2m", "SAMPLERS", "time_grid",
-           "DenoiseFn", "RefineFn", "ObserveFn"]
+__all__ = ["alpha_sigma", "Denoiser", "v_loss", "sample_ddim", "sample_dpmpp_2m", "sample_ddim_resampled",
+           "renoise", "SAMPLERS", "time_grid", "DenoiseFn", "RefineFn", "ObserveFn"]
 
 DenoiseFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 RefineFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -195,6 +195,73 @@ def sample_dpmpp_2m(denoise: DenoiseFn, noise: torch.Tensor, steps: int | None =
             observe(k + 1, z, x0)
         if callback is not None:
             callback(k + 1, n)
+    return x0
+
+
+Generators = "torch.Generator | list[torch.Generator] | None"
+
+
+def renoise(z: torch.Tensor, s: float, t: float, generator: Generators = None) -> torch.Tensor:
+    """Diffuse a latent from time ``s`` forward to the noisier time ``t >= s`` with fresh
+    noise, the forward process ``q(z_t | z_s)``: ``z_t = (alpha_t / alpha_s) z_s + sqrt(sigma_t^2
+    - (alpha_t / alpha_s)^2 sigma_s^2) eps``. ``s`` must be below 1 (``alpha_s > 0``).
+    ``generator`` may be a list with one generator per batch row, so that a row's noise does
+    not depend on the others."""
+    a_s, s_s = (float(v) for v in alpha_sigma(s))
+    a_t, s_t = (float(v) for v in alpha_sigma(t))
+    if a_s <= 0 or t < s:
+        raise ValueError(f"renoise goes from a time below 1 to a later one, got {s} -> {t}")
+    ratio = a_t / a_s
+    std = math.sqrt(max(s_t ** 2 - (ratio * s_s) ** 2, 0.0))
+    if isinstance(generator, (list, tuple)):
+        if len(generator) != z.shape[0]:
+            raise ValueError(f"one generator per batch row: {len(generator)} for {z.shape[0]} rows")
+        eps = torch.stack([torch.randn(z.shape[1:], generator=g, dtype=z.dtype) for g in generator])
+    else:
+        eps = torch.randn(z.shape, generator=generator, dtype=z.dtype)
+    return ratio * z + std * eps.to(z.device)
+
+
+@torch.no_grad()
+def sample_ddim_resampled(denoise: DenoiseFn, noise: torch.Tensor, steps: int | None = None, *,
+                          ts: torch.Tensor | None = None, jump_length: int = 2, jumps: int = 2,
+                          generator: Generators = None, refine: RefineFn | None = None,
+                          callback: Callable[[int, int], None] | None = None,
+                          observe: ObserveFn | None = None) -> torch.Tensor:
+    """DDIM with RePaint's resampling (Lugmayr et al. 2022): the grid is cut into pieces of
+    ``jump_length`` steps; each piece but the last to t = 0 is sampled ``jumps`` times, the
+    latent diffused back (:func:`renoise`, fresh noise from ``generator``) to the piece's
+    first time before each repeat. With a replacement denoiser (:mod:`.editing`) this lets
+    the generated frames and the known frames harmonise over several passes at the same noise
+    level. ``jumps = 1`` is exactly :func:`sample_ddim`. Steps are those of :func:`sample_ddim`;
+    ``callback(k, total)`` counts every network pass, repeats included."""
+    ts = _grid(steps, ts)
+    n = len(ts) - 1
+    if jump_length < 1 or jumps < 1:
+        raise ValueError(f"jump_length and jumps must be >= 1, got {jump_length}, {jumps}")
+    pieces = [(a, min(a + jump_length, n)) for a in range(0, n, jump_length)]
+    total = sum((b - a) * (jumps if b < n else 1) for a, b in pieces)
+    z, x0, done = noise, noise, 0
+    for a, b in pieces:
+        for r in range(jumps if b < n else 1):
+            if r > 0:
+                z = renoise(z, float(ts[b]), float(ts[a]), generator)
+            for k in range(a, b):
+                t, s = ts[k], ts[k + 1]
+                t_in = t.to(torch.float32).to(z.device)
+                x0 = denoise(z, t_in)
+                a_t, s_t = alpha_sigma(t)
+                a_s, s_s = alpha_sigma(s)
+                eps = (z - float(a_t) * x0) / float(s_t) if k + 1 < n else None
+                if refine is not None:
+                    x0 = refine(x0, t_in)
+                if eps is not None:
+                    z = float(a_s) * x0 + float(s_s) * eps
+                done += 1
+                if observe is not None:
+                    observe(done, z, x0)
+                if callback is not None:
+                    callback(done, total)
     return x0
 
 

@@ -9,8 +9,9 @@ Known latent frames ``known`` (B, C, T) and a mask ``keep`` (T,) (1 = keep, 0 = 
   ``keep`` is 1. A deterministic sampler (DDIM, DPM-Solver++) then keeps the known frames'
   latent exactly on their own noising path, ``z_t = alpha_t known + sigma_t eps``, with the
   starting noise ``eps``: at every step the known part is "re-noised to the step's level and
-  put back", and the model fills the rest so that it fits. (RePaint's resampling jumps are
-  not implemented: with deterministic samplers a jump back re-noises with the same noise.)
+  put back", and the model fills the rest so that it fits. Method "repaint" adds RePaint's
+  resampling jumps (:func:`~.diffusion.sample_ddim_resampled`: pieces of the grid sampled
+  twice, diffused back with fresh noise in between), at twice the network passes.
 - :func:`reconstruction_guidance_denoiser` (the paper's ``x_t := x_t - xi grad J(x_t)``, as
   reconstruction guidance on the estimate, Ho et al. 2022): ``x0 <- x0 - xi alpha_t / 2 *
   grad_z ||keep * (x0_hat(z) - known)||^2``, one backward pass through the denoiser per step.
@@ -36,9 +37,12 @@ from .diffusion import DenoiseFn, RefineFn, alpha_sigma
 
 __all__ = ["frame_mask", "replacement_denoiser", "reconstruction_guidance_denoiser", "circular_pad",
            "circular_denoiser", "blend_denoiser", "blend_refiner", "transition_ramp", "splice", "loop_seam",
-           "region_frames", "EDIT_METHODS"]
+           "region_frames", "EDIT_METHODS", "REPAINT_JUMP_LENGTH", "REPAINT_JUMPS"]
 
-EDIT_METHODS = ("replace", "guidance")
+EDIT_METHODS = ("replace", "repaint", "guidance")
+"""How known frames are kept: replacement, replacement with RePaint's resampling jumps, or
+reconstruction guidance (module notes)."""
+REPAINT_JUMP_LENGTH, REPAINT_JUMPS = 2, 2
 
 
 def frame_mask(frames: int, keep_ranges: list[tuple[int, int]], device: torch.device | str = "cpu") -> torch.Tensor:

@@ -18,13 +18,15 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .audio import check_rate, fit_length, level_gain, resample, to_layout, to_mono
+from .audio import check_rate, fit_length, level_gain, release_memory, resample, to_layout, to_mono
 from .autoencoder import SpectrogramAutoencoder
 from .checkpoint import Checkpoint, load_checkpoint, resolve_model, save_checkpoint
 from .config import ModelConfig, config_from_dict, preset
-from .diffusion import SAMPLERS, Denoiser
+from .diffusion import SAMPLERS, Denoiser, sample_ddim_resampled
 from .editing import (
     EDIT_METHODS,
+    REPAINT_JUMP_LENGTH,
+    REPAINT_JUMPS,
     blend_denoiser,
     blend_refiner,
     circular_denoiser,
@@ -212,9 +214,16 @@ class BassGenerator:
         """Mono mix at the model rate (samples,) -> the U-Net's condition (1, mix_dim [+ feature_dim], frames):
         the normalised mix latent, followed by the mix's signal-processing features
         (:mod:`.features`, computed at ``tuning`` semitones off A = 440) when the model uses them."""
+        return self._with_features(self._mix_latent(mono), mono, tuning)
+
+    def _mix_latent(self, mono: np.ndarray) -> torch.Tensor:
+        """The normalised mix latent (1, mix_dim, frames) of a mono mix at the model rate."""
         wave = torch.from_numpy(np.ascontiguousarray(mono)).to(self.device)[None]
         z = self.mix_ae.encode_chunked(wave)
-        z = (z - self.stats.mix_mean[:, None]) / self.stats.mix_std[:, None]
+        return (z - self.stats.mix_mean[:, None]) / self.stats.mix_std[:, None]
+
+    def _with_features(self, z: torch.Tensor, mono: np.ndarray, tuning: float) -> torch.Tensor:
+        """The mix latent ``z`` followed by the mix's features, for models that use them."""
         if self.config.unet.feature_dim:
             feats = mix_features(mono, self.sample_rate, z.shape[-1], self.config.ratio, tuning)
             z = torch.cat([z, torch.from_numpy(feats).to(self.device, z.dtype)[None]], dim=1)
@@ -250,7 +259,7 @@ class BassGenerator:
         ``style_mean`` drives the paper's grounding (strength ``grounding``); ``style_vec``
         is the timbre condition of models trained with one, guided with weight ``style_cfg``.
         Editing (:mod:`.editing`): ``known`` (1, bass_dim, T) latent frames are kept where
-        ``keep`` (T,) is 1, by ``method`` "replace" or "guidance"; ``circular > 0`` pads the
+        ``keep`` (T,) is 1, by ``method`` "replace", "repaint" or "guidance"; ``circular > 0`` pads the
         sequence circularly by that many frames (a loop without a seam). A transition:
         ``ramp`` (T,) goes from 0 (the conditions above) to 1 (``to_style_mean`` /
         ``to_style_vec``, None = no reference), blending the two guided estimates per frame.
@@ -295,9 +304,13 @@ class BassGenerator:
             if known is not None:
                 keep = keep if keep is not None else torch.ones(frames)
                 k, m = known.to(self.device), keep.to(self.device)
-                denoise = replacement_denoiser(denoise, k, m) if method == "replace" else \
-                    reconstruction_guidance_denoiser(denoise, k, m)
+                denoise = reconstruction_guidance_denoiser(denoise, k, m) if method == "guidance" else \
+                    replacement_denoiser(denoise, k, m)
             step_cb = (lambda k, n: callback("diffusion", k, n)) if callback else None
+            if known is not None and method == "repaint":  # DDIM with resampling jumps, own noise per seed
+                gens = [torch.Generator().manual_seed(int(s) + 104729) for s in seeds]
+                return sample_ddim_resampled(denoise, noise, steps, jump_length=REPAINT_JUMP_LENGTH,
+                                             jumps=REPAINT_JUMPS, generator=gens, refine=refine, callback=step_cb)
             return SAMPLERS[check_sampler(sampler)](denoise, noise, steps, refine=refine, callback=step_cb)
 
     @torch.inference_mode()
@@ -359,6 +372,7 @@ class BassGenerator:
             to_mu, to_v = self._style_conditions(to_style, to_style_sample_rate, settings)
         if callback:
             callback("encode", 1, 1)
+        release_memory()
 
         seeds = [seed + i for i in range(variations)]
         group = max(1, _MAX_BATCH_FRAMES // max(1, frames + 2 * loop_pad))
@@ -370,6 +384,7 @@ class BassGenerator:
                 sampler=settings["sampler"], callback=callback, known=known, keep=keep, method=method,
                 circular=loop_pad, ramp=ramp, to_style_mean=to_mu, to_style_vec=to_v))
         latent = torch.cat(latents)
+        release_memory()
 
         outs = []
         r = self.config.ratio
@@ -381,6 +396,7 @@ class BassGenerator:
                 outs.append(loop_seam(centre, after, int(0.05 * self.sample_rate)) / gain)
             else:
                 outs.append(self.decode_bass(latent[i:i + 1], len(mono), tuning) / gain)
+            release_memory()
             if callback:
                 callback("decode", i + 1, variations)
         return outs, gain
@@ -478,7 +494,7 @@ class BassGenerator:
           gets a bass that continues it (a ``crossfade`` at the end of the kept part joins them).
 
         The existing bass's latent frames outside the region are kept during sampling
-        (``method`` "replace" or "guidance", see :mod:`.editing`), so the new part fits both
+        (``method`` "replace", "repaint" or "guidance", see :mod:`.editing`), so the new part fits both
         edges. Returns float32 audio in ``bass``'s layout and rate (``bass_sample_rate``,
         default the mix's), ``bass``'s length for "regenerate" and the mix's for "continue".
         """

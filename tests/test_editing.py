@@ -141,7 +141,7 @@ def _mix(seconds, rate=32000, seed=0):
     return np.stack([m, m], axis=1).astype(np.float32), rate
 
 
-@pytest.mark.parametrize("method", ["replace", "guidance"])
+@pytest.mark.parametrize("method", ["replace", "repaint", "guidance"])
 def test_regenerate_equals_the_kept_bass_outside_the_region(small_gen, method):
     mix, rate = _mix(4.0)
     bass_rate = 44100
@@ -256,3 +256,40 @@ def test_transition_of_the_timbre_condition_on_the_bundled_model():
     moved = gen.transition(mix, rate, start=1.0, end=2.0, style=ref_a, to_style=ref_b, **kw)
     assert moved.shape == plain.shape and np.isfinite(moved).all()
     assert np.abs(moved - plain)[2 * rate:].max() > 1e-3  # after the span the other reference rules
+
+
+def test_resampled_ddim_with_one_jump_is_ddim_and_keeps_known_frames():
+    from groundbass.core.diffusion import sample_ddim_resampled
+
+    truth = _target()
+    keep = frame_mask(40, [(0, 10), (25, 40)])
+    noise = torch.randn(1, 3, 40, generator=torch.Generator().manual_seed(3))
+
+    def inner(z, t):  # an analytic denoiser that depends on z, so a resampling pass changes it
+        return 0.5 * torch.tanh(z)
+
+    plain = sample_ddim(replacement_denoiser(inner, truth, keep), noise, 8)
+    once = sample_ddim_resampled(replacement_denoiser(inner, truth, keep), noise, 8, jumps=1)
+    assert torch.equal(plain, once)
+    passes = []
+    twice = sample_ddim_resampled(replacement_denoiser(inner, truth, keep), noise, 8, jump_length=2, jumps=2,
+                                  generator=[torch.Generator().manual_seed(0)], callback=lambda k, n: passes.append(n))
+    assert len(passes) == 8 + 6 and passes[-1] == 14  # the last piece (to t = 0) is not repeated
+    assert torch.equal(twice[..., :10], truth[..., :10]) and torch.equal(twice[..., 25:], truth[..., 25:])
+    assert not torch.allclose(twice[..., 10:25], plain[..., 10:25])  # the jumps changed the filled part
+
+
+def test_renoise_follows_the_forward_process():
+    from groundbass.core.diffusion import alpha_sigma, renoise
+
+    x0 = torch.full((4000, 1, 8), 0.7)
+    s, t = 0.3, 0.6
+    a_s, s_s = (float(v) for v in alpha_sigma(s))
+    a_t, s_t = (float(v) for v in alpha_sigma(t))
+    z_s = a_s * x0 + s_s * torch.randn(x0.shape, generator=torch.Generator().manual_seed(1))
+    z_t = renoise(z_s, s, t, torch.Generator().manual_seed(2))
+    # marginal of z_t must be N(alpha_t x0, sigma_t^2)
+    assert abs(float(z_t.mean()) - a_t * 0.7) < 0.01
+    assert abs(float(z_t.std()) - s_t) < 0.01
+    with pytest.raises(ValueError):
+        renoise(z_s, t, s)

@@ -66,3 +66,13 @@ def test_griffin_lim_recovers_a_consistent_phase():
     after = inconsistency(griffin_lim(mag, rnd, 1024, 128, iters=32))
     assert after < 0.5 * before
     assert griffin_lim(mag, rnd, 1024, 128, iters=0).angle().allclose(torch.polar(mag, rnd).angle())
+
+
+def test_log_power_low_bins_equals_the_full_stft_cropped():
+    from groundbass.core.spectral import log_power, log_power_low_bins, stft
+
+    wave = torch.randn(2, 40_000, generator=torch.Generator().manual_seed(0))
+    full = log_power(stft(wave, 4096, 256))[:, :186]
+    blocked = log_power_low_bins(wave, 4096, 256, 186, block=37)  # blocks that do not divide the frames
+    assert blocked.shape == full.shape == (2, 186, 40_000 // 256)
+    torch.testing.assert_close(blocked, full, atol=1e-4, rtol=1e-5)

@@ -1,7 +1,7 @@
 """Held-out figures of the editing tasks (issue "Edit a bass"): regenerate a region, and loop.
 
     python docs/experiments/edit_figures.py --data runs/ood_dev/manifest.jsonl --songs 8 --seconds 12 \\
-        --methods replace,guidance --out docs/eval-v3/edit_figures.json
+        --methods replace,repaint,guidance --out docs/eval-v3/edit_figures.json
 
 Per song (a centred excerpt of the mix; a first take with seed s):
 
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--songs", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=12.0)
     ap.add_argument("--model", default="default")
-    ap.add_argument("--methods", default="replace,guidance")
+    ap.add_argument("--methods", default="replace,repaint,guidance")
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--sampler", default=None)
     ap.add_argument("--out", default=None)
