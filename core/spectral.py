@@ -10,6 +10,8 @@ inverse gives ``L`` samples back: frame ``k`` is centred on sample ``k * hop + h
 
 from __future__ import annotations
 
+import math
+
 import functools
 
 import numpy as np
@@ -93,24 +95,55 @@ def _overlap_add(frames_td: torch.Tensor, hop: int, total: int) -> torch.Tensor:
     return acc.reshape(batch, total)
 
 
-def log_power_low_bins(wave: torch.Tensor, n_fft: int, hop: int, bins: int, eps: float = 1e-5,
-                       block: int = 2048) -> torch.Tensor:
-    """``log_power(stft(wave, n_fft, hop), eps)[:, :bins]``, computed ``block`` frames at a time,
-    so only the kept bins of a long window are ever held: a 4096-point STFT of 47 s is 280 MB
-    complex, its 186 lowest bins 13 MB. Frames are independent, so the blocks give the frames
-    of the whole-signal call (equal up to float rounding of the FFT)."""
+def log_power_low_bins(wave: torch.Tensor, n_fft: int, hop: int, bins: int, eps: float = 1e-5) -> torch.Tensor:
+    """``log_power(stft(wave, n_fft, hop), eps)[:, :bins]`` without the full long-window STFT.
+
+    When ``hop`` divides ``n_fft`` (the encoder's 4096-point window at hop 256: 16 hops per
+    window) every frame is the sum of ``n_fft / hop`` consecutive hop-long blocks, so each
+    block's DFT at the kept bins is computed once (one matrix product) and shared by the
+    ``n_fft / hop`` frames that contain it: ``X_m[k] = sum_j Y_{m+j}[k] e^{-2 pi i k j hop / n_fft}``.
+    The periodic Hann window is applied in frequency, ``0.5 X[k] - 0.25 (X[k-1] + X[k+1])``.
+    In float64, so the result agrees with the FFT's to its float32 rounding; about 10x
+    faster than the FFT of all ``n_fft / 2 + 1`` bins when ``bins`` is a tenth of them, and
+    the memory is the kept bins' only. Otherwise the STFT is taken 2,048 frames at a time."""
     left, right = _pads(n_fft, hop)
     mode = "reflect" if wave.shape[-1] > max(left, right) else "constant"
     padded = F.pad(wave.unsqueeze(1), (left, right), mode=mode).squeeze(1)
-    frames = wave.shape[-1] // hop
-    window = _window(n_fft, wave)
-    out = wave.new_empty(wave.shape[0], bins, frames)
-    for f0 in range(0, frames, block):
-        f1 = min(frames, f0 + block)
-        seg = padded[:, f0 * hop:(f1 - 1) * hop + n_fft]
-        spec = torch.stft(seg, n_fft, hop_length=hop, window=window, center=False, return_complex=True)[:, :bins]
-        out[:, :, f0:f1] = log_power(spec, eps)
+    batch, frames = wave.shape[0], wave.shape[-1] // hop
+    if frames == 0:
+        return wave.new_zeros(batch, bins, 0)
+    if n_fft % hop or bins + 1 > n_fft // 2:
+        out = wave.new_empty(batch, bins, frames)
+        window = _window(n_fft, wave)
+        for f0 in range(0, frames, 2048):
+            f1 = min(frames, f0 + 2048)
+            seg = padded[:, f0 * hop:(f1 - 1) * hop + n_fft]
+            spec = torch.stft(seg, n_fft, hop_length=hop, window=window, center=False, return_complex=True)
+            out[:, :, f0:f1] = log_power(spec[:, :bins], eps)
+        return out
+    per = n_fft // hop
+    k = torch.arange(-1, bins + 1, dtype=torch.float64, device=wave.device)  # one bin each side for Hann
+    n = torch.arange(hop, dtype=torch.float64, device=wave.device)
+    angle = (2 * math.pi / n_fft) * n[:, None] * k[None, :]
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    twiddles = torch.exp(torch.complex(torch.zeros(per, len(k), dtype=torch.float64, device=wave.device),
+                                       (-2 * math.pi * hop / n_fft) * torch.arange(per, dtype=torch.float64, device=wave.device)[:, None] * k))
+    out = wave.new_empty(batch, bins, frames)
+    for f0 in range(0, frames, _FRAME_BLOCK):  # blocks of frames small enough to stay in cache
+        f1 = min(frames, f0 + _FRAME_BLOCK)
+        m = f1 - f0
+        blocks = padded[:, f0 * hop:(f1 + per - 1) * hop].reshape(batch, m + per - 1, hop).double()
+        y = torch.complex(blocks @ cos, -(blocks @ sin))  # each block's DFT at the kept bins
+        x = y[:, :m] * twiddles[0]
+        for j in range(1, per):
+            x += y[:, j:j + m] * twiddles[j]
+        windowed = 0.5 * x[..., 1:-1] - 0.25 * (x[..., :-2] + x[..., 2:])
+        power = windowed.real.square() + windowed.imag.square()
+        out[:, :, f0:f1] = torch.log(power + eps).transpose(1, 2)
     return out
+
+
+_FRAME_BLOCK = 512
 
 
 def log_power(spec: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:

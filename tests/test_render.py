@@ -187,3 +187,15 @@ def test_variation_paths():
 
     assert [p.name for p in variation_paths(Path("a/s.bass.flac"), 3)] == ["s.bass.flac", "s.bass.v2.flac",
                                                                            "s.bass.v3.flac"]
+
+
+def test_render_of_a_stereo_mix_equals_the_api_on_the_stereo_samples(generator, tmp_path):
+    """render_file gives the model the mono downmix and upmixes the bass at the end (memory):
+    the file must hold what BassGenerator.generate makes from the stereo samples themselves."""
+    mix = write_mix(tmp_path / "song.wav", frames=30000, rate=44100, channels=2, subtype="FLOAT")
+    res = render_file(generator, mix, tmp_path / "b.wav", RenderParams(steps=2, seed=3, fx="none", bit_depth="32f"))
+    written, _ = sf.read(res.outputs[0], dtype="float32")
+    samples, rate = sf.read(mix, dtype="float32")
+    direct = generator.generate(samples, rate, seed=3, steps=2)
+    assert written.shape == direct.shape == (30000, 2)
+    np.testing.assert_array_equal(written, direct)

@@ -69,10 +69,28 @@ def test_griffin_lim_recovers_a_consistent_phase():
 
 
 def test_log_power_low_bins_equals_the_full_stft_cropped():
+    """The shared-block DFT gives the long-window STFT's low bins: to float32 rounding of the
+    float64 FFT, and within the float32 FFT's own error of the float32 one."""
+    import groundbass.core.spectral as spectral
     from groundbass.core.spectral import log_power, log_power_low_bins, stft
 
-    wave = torch.randn(2, 40_000, generator=torch.Generator().manual_seed(0))
-    full = log_power(stft(wave, 4096, 256))[:, :186]
-    blocked = log_power_low_bins(wave, 4096, 256, 186, block=37)  # blocks that do not divide the frames
-    assert blocked.shape == full.shape == (2, 186, 40_000 // 256)
-    torch.testing.assert_close(blocked, full, atol=1e-4, rtol=1e-5)
+    gen = torch.Generator().manual_seed(0)
+    t = torch.arange(60_000) / 22050
+    wave = torch.stack([0.3 * torch.sin(2 * np.pi * 55 * t) + 0.01 * torch.randn(60_000, generator=gen),
+                        0.1 * torch.randn(60_000, generator=gen)])
+    wave[:, 20_000:30_000] = 0.0  # silence inside: log power at the eps floor
+    exact = log_power(stft(wave.double(), 4096, 256))[:, :186]
+    fast = log_power_low_bins(wave, 4096, 256, 186)
+    assert fast.shape == (2, 186, 60_000 // 256) and fast.dtype == torch.float32
+    assert float((fast.double() - exact).abs().max()) < 1e-5
+    fft32 = log_power(stft(wave, 4096, 256))[:, :186]
+    assert float((fast - fft32).abs().max()) <= 1.5 * float((fft32.double() - exact).abs().max()) + 1e-5
+    old = spectral._FRAME_BLOCK
+    try:  # frame blocks that do not divide the frames give the same values
+        spectral._FRAME_BLOCK = 37
+        torch.testing.assert_close(log_power_low_bins(wave, 4096, 256, 186), fast, atol=1e-6, rtol=0)
+    finally:
+        spectral._FRAME_BLOCK = old
+    # a hop that does not divide the window takes the STFT path
+    odd = log_power_low_bins(wave, 1000, 300, 40)
+    torch.testing.assert_close(odd, log_power(stft(wave, 1000, 300))[:, :40], atol=1e-4, rtol=1e-5)
