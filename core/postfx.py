@@ -34,7 +34,6 @@ from pathlib import Path
 import numpy as np
 import pedalboard
 import soxr
-from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
 __all__ = ["PRESETS", "ChainError", "ChainSpec", "load_chain_spec", "build_board", "run_board",
            "true_peak", "true_peak_limit", "integrated_loudness", "apply_gain_db", "apply_postfx",
@@ -268,6 +267,8 @@ def true_peak_limit(audio: np.ndarray, sample_rate: int, ceiling_db: float = DEF
     peak = _per_sample_true_peak(x, sample_rate)
     need = np.minimum(1.0, ceiling / np.maximum(peak, 1e-12))
     if need.min() < 1.0:
+        from scipy.ndimage import minimum_filter1d, uniform_filter1d  # 0.2 s to import: only when limiting
+
         hold = max(1, int(sample_rate * lookahead_ms / 1000))
         # min over +-hold, then a moving average of width <= hold: every sample's gain stays
         # <= the gain needed at every sample within hold/2 of it, so the ceiling holds
