@@ -38,6 +38,11 @@ def index_cmd(root: str, fmt: str, out: str, bass_pattern: str, valid_share: flo
                f"{len(result.problems)} problems -> {out}")
 
 
+def _count_or_names(text: str) -> int | list[str]:
+    """A count ("3") or comma-separated names ("A,B")."""
+    return int(text) if text.strip().isdigit() else [n.strip() for n in text.split(",") if n.strip()]
+
+
 @data.command("synth")
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--songs", type=click.IntRange(min=1), default=100, show_default=True, help="Number of songs.")
@@ -50,18 +55,29 @@ def index_cmd(root: str, fmt: str, out: str, bass_pattern: str, valid_share: flo
 @click.option("--holdout-grooves", default="3", show_default=True,
               help="Grooves only in the test split: a count chosen from the seed, or comma-separated names.")
 @click.option("--valid-share", type=click.FloatRange(0, 1), default=0.1, show_default=True)
-@click.option("--recipe", type=click.Choice(["v2", "v3"]), default="v2", show_default=True,
-              help="v3: modal/borrowed/key-change progressions, a soundfont per stem, humanised timing and velocity.")
+@click.option("--recipe", type=click.Choice(["v2", "v3", "v4"]), default="v2", show_default=True,
+              help="v3: modal/borrowed/key-change progressions, a soundfont per stem, humanised timing and velocity. "
+                   "v4: v3 plus stems from groundbass's own subtractive synth and drums on recorded Hydrogen kits "
+                   "(Debian package hydrogen-drumkits).")
 @click.option("--grooves", default="", help="Comma-separated groove names: make songs of these grooves only.")
+@click.option("--synth-share", type=click.FloatRange(0, 1), default=0.35, show_default=True,
+              help="v4: chance that a song's bass, and each of its other melodic stems, is played by the synth "
+                   "instead of FluidSynth (preset drawn per stem; test-split songs use the held-out presets).")
+@click.option("--drumkit-share", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="v4: chance that a song's drums are played on a random Hydrogen kit instead of FluidSynth.")
+@click.option("--holdout-kits", default="1", show_default=True,
+              help="v4: Hydrogen kits only test-split songs use: a count of alphabetically last kits (the same for "
+                   "every seed), or comma-separated kit folder names.")
 def synth_cmd(out: str, songs: int, seconds: float, seed: int, workers: int | None, soundfonts: tuple[str, ...],
-              sample_rate: int, holdout_grooves: str, valid_share: float, recipe: str, grooves: str) -> None:
-    """Make synthetic multitrack songs in OUT (MMA + FluidSynth); finished songs are kept on rerun."""
+              sample_rate: int, holdout_grooves: str, valid_share: float, recipe: str, grooves: str,
+              synth_share: float, drumkit_share: float, holdout_kits: str) -> None:
+    """Make synthetic multitrack songs in OUT (MMA + FluidSynth; v4 also a synth and drum kits); finished
+    songs are kept on rerun."""
     from tqdm import tqdm
 
     from groundbass.core.data.synth import synthesize
 
-    holdout = int(holdout_grooves) if holdout_grooves.strip().isdigit() else \
-        [g.strip() for g in holdout_grooves.split(",") if g.strip()]
+    holdout = _count_or_names(holdout_grooves)
     with tqdm(total=songs, unit="song", desc="synth") as bar:
         def progress(done: int, total: int, song: str, status: str) -> None:
             bar.update(1)
@@ -71,7 +87,9 @@ def synth_cmd(out: str, songs: int, seconds: float, seed: int, workers: int | No
             result = synthesize(out, songs=songs, seconds=seconds, seed=seed, workers=workers or os.cpu_count(),
                                 progress=progress, soundfonts=list(soundfonts) or None, sample_rate=sample_rate,
                                 holdout=holdout, valid_share=valid_share, recipe=recipe,
-                                grooves=[g.strip() for g in grooves.split(",") if g.strip()] or None)
+                                grooves=[g.strip() for g in grooves.split(",") if g.strip()] or None,
+                                synth_share=synth_share, drumkit_share=drumkit_share,
+                                holdout_kits=_count_or_names(holdout_kits))
         except (ValueError, FileNotFoundError) as e:
             raise click.ClickException(str(e)) from None
     for song, error in result.failed:

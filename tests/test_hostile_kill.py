@@ -26,26 +26,28 @@ N_FILES = 4
 HANG_AT = 3  # the third audio write hangs half-way (and is killed there)
 FRAMES = 22050
 
-# The batch CLI with soundfile.write wrapped: the HANG_AT-th write of a temporary ".part" file
+# The batch CLI with its audio writer (groundbass.bridge.audio_files._write_blocks, which
+# writes through soundfile in blocks) wrapped: the HANG_AT-th write of a temporary ".part" file
 # writes the first half of the encoded audio, fsyncs it, signals the test and sleeps.
 _HANGING_BATCH = r"""
 import io, os, sys, time
 import soundfile
-real_write, calls = soundfile.write, [0]
-def write(file, data, samplerate, *args, **kwargs):
+from groundbass.bridge import audio_files
+real_write, calls = audio_files._write_blocks, [0]
+def write(file, data, samplerate, fmt, subtype, *args, **kwargs):
     if isinstance(file, (str, bytes)) and os.fsdecode(file).endswith(".part"):  # paths go in as bytes
         calls[0] += 1
         if calls[0] == int(os.environ["GB_HANG_AT"]):
             buf = io.BytesIO()
-            real_write(buf, data, samplerate, *args, **kwargs)
+            soundfile.write(buf, data, samplerate, format=fmt.upper(), subtype=subtype)
             with open(file, "wb") as f:
                 f.write(buf.getvalue()[: len(buf.getvalue()) // 2])
                 f.flush()
                 os.fsync(f.fileno())
             open(os.environ["GB_HANG_MARK"], "w").close()
             time.sleep(600)
-    return real_write(file, data, samplerate, *args, **kwargs)
-soundfile.write = write
+    return real_write(file, data, samplerate, fmt, subtype, *args, **kwargs)
+audio_files._write_blocks = write
 from groundbass.bridge.cli import main
 main(sys.argv[1:])
 """

@@ -2,7 +2,8 @@
 
 - :mod:`.manifest`: :class:`Song`, :func:`read_manifest`, :func:`write_manifest` (JSONL).
 - :mod:`.index`: indexers for MUSDB18-HQ, Slakh2100, MoisesDB and plain stem folders.
-- :mod:`.synth`: :func:`synthesize` songs with MMA + FluidSynth.
+- :mod:`.synth`: :func:`synthesize` songs with MMA + FluidSynth (recipe v4 also with
+  :mod:`.subsynth`, a subtractive synth, and :mod:`.drumkits`, recorded Hydrogen kits).
 - :mod:`.pairs`: :class:`StemCrops` training crops and :func:`choose_subset`.
 """
 

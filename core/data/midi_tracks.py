@@ -145,18 +145,25 @@ def note_spans(midi: mido.MidiFile) -> list[tuple[float, float, int]]:
     A note-on with velocity 0 counts as a note-off; a note still on at the end of the file
     ends at its last event.
     """
+    return [(onset, offset, note) for onset, offset, note, _ in note_events(midi)]
+
+
+def note_events(midi: mido.MidiFile) -> list[tuple[float, float, int, int]]:
+    """Every note of ``midi`` as ``(onset_s, offset_s, note, velocity)``, sorted; the notes
+    of :func:`note_spans` with their note-on velocity (1-127)."""
     to_sec = tick_to_seconds(midi)
-    spans, end_tick = [], 0
+    events, end_tick = [], 0
     for track in midi.tracks:
-        sounding: dict[tuple[int, int], int] = {}
+        sounding: dict[tuple[int, int], tuple[int, int]] = {}
         for tick, msg in _absolute(track):
             end_tick = max(end_tick, tick)
             if msg.type == "note_on" and msg.velocity > 0:
-                sounding[(msg.channel, msg.note)] = tick
+                sounding[(msg.channel, msg.note)] = (tick, msg.velocity)
             elif msg.type in ("note_off", "note_on") and (msg.channel, msg.note) in sounding:
-                spans.append((to_sec(sounding.pop((msg.channel, msg.note))), to_sec(tick), msg.note))
-        spans += [(to_sec(t), to_sec(end_tick), note) for (_, note), t in sounding.items()]
-    return sorted(spans)
+                start, velocity = sounding.pop((msg.channel, msg.note))
+                events.append((to_sec(start), to_sec(tick), msg.note, velocity))
+        events += [(to_sec(t), to_sec(end_tick), note, v) for (_, note), (t, v) in sounding.items()]
+    return sorted(events)
 
 
 def frame_notes(spans: list[tuple[float, float, int]], start_s: float, frames: int, hop_s: float) -> np.ndarray:

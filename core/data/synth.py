@@ -1,5 +1,6 @@
 """Synthetic multitrack songs: MMA arrangements of generated chord progressions, one
-FluidSynth render per stem.
+FluidSynth render per stem (recipe v4: some stems from groundbass's own synth,
+:mod:`.subsynth`, and the drums from recorded Hydrogen kits, :mod:`.drumkits`).
 
 Layout written by :func:`synthesize`::
 
@@ -8,6 +9,7 @@ Layout written by :func:`synthesize`::
     OUT/song00000/bass.mid      the bass part (program rewritten to the song's bass program)
     OUT/song00000/chords.json   [{"start": s, "end": s, "chord": "Am7", "root": 9, "pitch_classes": [...]}]
     OUT/song00000/song.json     groove, key, tempo, soundfont, bass program, seed; written last
+                                (v4 also: synth_stems {stem: family, bank index, preset} and drum_kit)
 
 A song is complete when its ``song.json`` exists (it is renamed into place after all other
 files); a rerun skips complete songs and redoes the rest. Each song's choices depend only
@@ -22,7 +24,7 @@ import math
 import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -32,16 +34,26 @@ import soundfile as sf
 
 from ..atomic import atomic_path, write_text_atomic
 from .chords import Progression, make_progression, parse_chord
+from .drumkits import DEFAULT_ROOT as DRUMKIT_ROOT
+from .drumkits import holdout_kits as choose_holdout_kits
+from .drumkits import load_kit, render_drums, usable_kits
 from .manifest import Song, write_manifest
-from .midi_tracks import bar_starts, humanize, note_count, set_program, split_stems
+from .midi_tracks import StemMidi, bar_starts, humanize, note_count, set_program, split_stems
 from .mma import GROOVES, GROOVES_BY_NAME, Groove, mma_source, run_mma
 from .render import default_soundfonts, fit_length, render_midi
 from .splits import group_fraction
+from .subsynth import BANK_SIZE, bank_preset, render_midi_stem
 
 log = logging.getLogger(__name__)
 
 SONG_FILE = "song.json"
-RECIPES = ("v2", "v3")
+RECIPES = ("v2", "v3", "v4")
+V4_FIELDS = ("synth_share", "drumkit_share", "kits", "synth_presets")  # not in v2/v3 identities
+DRUM_LEVEL_DB = (-40.0, -29.0)  # RMS of a kit-rendered drum stem (FluidSynth drums: about -42 to -30)
+# GM families of the stems v4 may give to the synth: as a lead, as a pad, or either (chord parts).
+LEAD_FAMILIES = ("lead", "reed", "pipe", "brass", "synthfx")
+PAD_FAMILIES = ("pad", "strings", "ensemble", "organ")
+CHORD_FAMILIES = ("piano", "chromatic", "guitar", "ethnic")
 SILENT_PEAK = 10 ** (-60 / 20)
 FORMAT_VERSION = 1
 
@@ -69,12 +81,21 @@ class SongPlan:
     mma_seed: int
     split: str
     recipe: str = "v2"  # "v3": extended harmony, a soundfont per stem, humanised timing and velocity
-    stem_seed: int = 0  # v3: draws each non-bass stem's soundfont and the humanisation
-    stem_fonts: tuple[str, ...] = ()  # v3: the soundfonts the other stems draw from
+    stem_seed: int = 0  # v3/v4: draws each non-bass stem's soundfont and the humanisation
+    stem_fonts: tuple[str, ...] = ()  # v3/v4: the soundfonts the other stems draw from
+    synth_share: float = 0.0  # v4: chance that the bass, and each other melodic stem, is rendered by the synth
+    drumkit_share: float = 0.0  # v4: chance that the drums are played on a Hydrogen kit
+    kits: tuple[str, ...] = ()  # v4: the kit folders this song may draw (training or held-out kits)
+    synth_presets: str = "train"  # v4: the synth's range table, "heldout" for test-split songs
 
     def identity(self) -> dict:
-        """Return the fields that must match for a finished song folder to be reused."""
-        return {"format": FORMAT_VERSION, **asdict(self)}
+        """Return the fields that must match for a finished song folder to be reused
+        (the v4 fields only in v4 plans, so v2/v3 identities are what they always were)."""
+        fields = asdict(self)
+        if self.recipe != "v4":
+            for name in V4_FIELDS:
+                del fields[name]
+        return {"format": FORMAT_VERSION, **fields}
 
 
 @dataclass
@@ -104,35 +125,51 @@ def plan_song(
     test_grooves: Sequence[str] = (),
     valid_share: float = 0.1,
     recipe: str = "v2",
+    synth_share: float = 0.35,
+    drumkit_share: float = 0.5,
+    kits: Sequence[str | Path] = (),
+    holdout_kits: Sequence[str] = (),
 ) -> SongPlan:
     """Return the :class:`SongPlan` of song ``index``: groove, tempo (BPM) in its range, key,
     progression, soundfont, bass program (GM 32-39) and split.
 
     ``bars`` covers ``seconds`` at the drawn tempo. ``recipe`` "v3" draws from the extended
     progressions (modal, borrowed chords, key changes) and gives the song a ``stem_seed``
-    for per-stem soundfonts and humanisation; "v2" plans are unchanged from before.
+    for per-stem soundfonts and humanisation; "v2" plans are unchanged from before. "v4"
+    draws exactly what v3 draws and adds ``synth_share``, ``drumkit_share`` and the kits the
+    song may use: of ``kits`` (folders), those named in ``holdout_kits`` for a test-split
+    song (all of them when none is held out), the others for train and valid songs.
+    Test-split songs also take the synth's held-out presets.
     """
     if recipe not in RECIPES:
         raise ValueError(f"unknown synth recipe {recipe!r} (choose from {', '.join(RECIPES)})")
+    extended = recipe in ("v3", "v4")
     rng = np.random.default_rng([seed, index])
     groove = grooves[int(rng.integers(len(grooves)))]
     tempo = int(rng.integers(groove.tempo_min, groove.tempo_max + 1))
     bars = max(2, math.ceil(seconds / (groove.beats * 60.0 / tempo)))
     jazzy = any(w in groove.name.lower() for w in ("jazz", "swing", "bebop", "evans"))
-    prog: Progression = make_progression(rng, bars, sevenths=True if jazzy else None, extended=recipe == "v3")
+    prog: Progression = make_progression(rng, bars, sevenths=True if jazzy else None, extended=extended)
     soundfont = str(soundfonts[int(rng.integers(len(soundfonts)))])
     bass_program = int(rng.integers(32, 40))
     mma_seed = int(rng.integers(1, 2**31 - 1))
-    stem_seed = int(rng.integers(1, 2**31 - 1)) if recipe == "v3" else 0
+    stem_seed = int(rng.integers(1, 2**31 - 1)) if extended else 0
     song = f"song{index:05d}"
     if groove.name in test_grooves:
         split = "test"
     else:
         split = "valid" if group_fraction(f"{seed}:{song}") < valid_share else "train"
-    return SongPlan(index, song, seed, float(seconds), int(sample_rate), groove.name, groove.beats, tempo, bars,
+    plan = SongPlan(index, song, seed, float(seconds), int(sample_rate), groove.name, groove.beats, tempo, bars,
                     prog.key, prog.template, tuple(c.name for c in prog.chords), soundfont, bass_program,
                     mma_seed, split, recipe, stem_seed,
-                    tuple(str(f) for f in soundfonts) if recipe == "v3" else ())
+                    tuple(str(f) for f in soundfonts) if extended else ())
+    if recipe != "v4":
+        return plan
+    test = split == "test"
+    held = [str(k) for k in kits if Path(k).name in holdout_kits]
+    pool = (held or [str(k) for k in kits]) if test else [str(k) for k in kits if Path(k).name not in holdout_kits]
+    return replace(plan, synth_share=float(synth_share), drumkit_share=float(drumkit_share), kits=tuple(pool),
+                   synth_presets="heldout" if test else "train")
 
 
 def _write_json_atomic(path: Path, obj) -> None:
@@ -168,6 +205,52 @@ def _chord_chart(plan: SongPlan, starts: list[float]) -> list[dict]:
     return chart
 
 
+def _synth_family(stem_name: str, rng: np.random.Generator) -> str | None:
+    """The synth family a stem would be rendered as ("bass", "lead", "pad"), None for
+    stems the synth never plays (drums, percussive and sound-effect programs)."""
+    family = stem_name.rsplit("-", 1)[0]
+    if family == "bass":
+        return "bass"
+    if family in LEAD_FAMILIES:
+        return "lead"
+    if family in PAD_FAMILIES:
+        return "pad"
+    if family in CHORD_FAMILIES:
+        return ("lead", "pad")[int(rng.integers(2))]
+    return None
+
+
+def _render_kit(plan: SongPlan, stem: StemMidi, samples: int, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+    kit = load_kit(plan.kits[int(rng.integers(len(plan.kits)))])
+    level = float(rng.uniform(*DRUM_LEVEL_DB))
+    audio = render_drums(stem.midi, kit, plan.sample_rate, samples, rng, level)
+    return audio, {"renderer": "hydrogen", "kit": kit.name, "level_db": round(level, 3)}
+
+
+def _render_synth(plan: SongPlan, stem: StemMidi, family: str, samples: int,
+                  rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+    index = int(rng.integers(BANK_SIZE))
+    preset = bank_preset(plan.seed, family, index, heldout=plan.synth_presets == "heldout")
+    audio = render_midi_stem(stem.midi, preset, plan.sample_rate, samples, seed=int(rng.integers(1, 2**31 - 1)))
+    return audio, {"renderer": "subsynth", "family": family, "bank": index,
+                   "timbre": f"subsynth:{plan.seed}:{preset.ranges}:{family}:{index}", "preset": preset.to_dict()}
+
+
+def _render_v4(plan: SongPlan, stem: StemMidi, samples: int,
+               rng: np.random.Generator) -> tuple[np.ndarray | None, dict | None]:
+    """v4: the stem from a Hydrogen kit (drums, ``plan.drumkit_share``) or the synth (the
+    bass and melodic stems, ``plan.synth_share``) as (mono audio, what made it); (None, None)
+    leaves it to FluidSynth. Every draw comes from ``rng``, the song's v4 generator."""
+    if stem.name == "drums":
+        if plan.kits and rng.random() < plan.drumkit_share:
+            return _render_kit(plan, stem, samples, rng)
+        return None, None
+    family = _synth_family(stem.name, rng)
+    if family is not None and rng.random() < plan.synth_share:
+        return _render_synth(plan, stem, family, samples, rng)
+    return None, None
+
+
 def make_song(plan: SongPlan, out_dir: str | Path) -> str:
     """Write one song folder for ``plan`` under ``out_dir``.
 
@@ -191,8 +274,10 @@ def make_song(plan: SongPlan, out_dir: str | Path) -> str:
     full = mido.MidiFile(str(run_mma(src, work / "song.mid")))
     fonts = list(plan.stem_fonts or (plan.soundfont,))
     stem_rng = np.random.default_rng([plan.stem_seed, 0x57E5])
-    if plan.recipe == "v3":
+    per_stem = plan.recipe in ("v3", "v4")  # v4 is v3 plus the synth and the kits
+    if per_stem:
         full = humanize(full, stem_rng)
+    v4_rng = np.random.default_rng([plan.stem_seed, 0x404]) if plan.recipe == "v4" else None
 
     stems = split_stems(full)
     bass = [s for s in stems if s.is_bass]
@@ -206,18 +291,23 @@ def make_song(plan: SongPlan, out_dir: str | Path) -> str:
     samples = int(round(plan.seconds * plan.sample_rate))
     rendered: dict[str, np.ndarray] = {}
     stem_font: dict[str, str] = {}
+    made_by: dict[str, dict] = {}  # v4: stems not from FluidSynth
     for stem in [*bass, *others]:
         mid = work / f"{stem.name}.mid"
         stem.midi.save(str(mid))
         # v3: every non-bass stem draws its own soundfont (the bass keeps the plan's).
-        font = plan.soundfont if stem.is_bass or plan.recipe != "v3" else fonts[int(stem_rng.integers(len(fonts)))]
-        stem_font[stem.name] = Path(font).name
-        audio = render_midi(mid, Path(font), work / f"{stem.name}.wav", plan.sample_rate,
-                            reverb=not stem.is_bass)
-        mono = fit_length(audio.mean(axis=1), samples).astype(np.float32)
+        font = plan.soundfont if stem.is_bass or not per_stem else fonts[int(stem_rng.integers(len(fonts)))]
+        mono, source = _render_v4(plan, stem, samples, v4_rng) if v4_rng is not None else (None, None)
+        if source is not None:
+            made_by[stem.name] = source
+        else:
+            stem_font[stem.name] = Path(font).name
+            audio = render_midi(mid, Path(font), work / f"{stem.name}.wav", plan.sample_rate,
+                                reverb=not stem.is_bass)
+            mono = fit_length(audio.mean(axis=1), samples).astype(np.float32)
         if float(np.max(np.abs(mono))) < SILENT_PEAK:
             if stem.is_bass:
-                raise ValueError(f"{mid}: bass rendered silent with {plan.soundfont}")
+                raise ValueError(f"{mid}: bass rendered silent with {source['renderer'] if source else plan.soundfont}")
             log.info("%s: %s rendered silent, left out", plan.song, stem.name)
             continue
         rendered[stem.name] = mono
@@ -243,6 +333,11 @@ def make_song(plan: SongPlan, out_dir: str | Path) -> str:
         "stems": stem_files, "bass": "stems/bass.wav", "gain_scale": scale, "plan": plan.identity(),
         "stem_soundfonts": {k: v for k, v in stem_font.items() if f"stems/{k}.wav" in stem_files},
     }
+    if plan.recipe == "v4":
+        kept = {k: v for k, v in made_by.items() if f"stems/{k}.wav" in stem_files}
+        meta["synth_stems"] = {k: {n: x for n, x in v.items() if n != "renderer"}
+                               for k, v in kept.items() if v["renderer"] == "subsynth"}
+        meta["drum_kit"] = kept["drums"]["kit"] if "drums" in kept else None
     _write_json_atomic(song_dir / SONG_FILE, meta)  # last: marks the folder complete
     return "written"
 
@@ -253,8 +348,9 @@ def _song_from_folder(song_dir: Path) -> Song:
         song=meta["song"], split=meta["split"], sample_rate=meta["sample_rate"], samples=meta["samples"],
         bass=[song_dir / meta["bass"]], others=[song_dir / s for s in meta["stems"] if s != meta["bass"]],
         group=meta["groove"], mixture=None, chords=song_dir / "chords.json", bass_midi=song_dir / "bass.mid",
-        # the bass's sound (soundfont and GM program): songs sharing it share a bass timbre
-        extra={"timbre": f"{meta['soundfont']}:{meta['bass_program']}"},
+        # the bass's sound (soundfont and GM program, or v4's synth preset): songs sharing it share a bass timbre
+        extra={"timbre": meta.get("synth_stems", {}).get("bass", {}).get("timbre")
+               or f"{meta['soundfont']}:{meta['bass_program']}"},
     )
 
 
@@ -263,6 +359,19 @@ def _make_song_safe(plan: SongPlan, out_dir: str) -> tuple[str, str, str]:
         return plan.song, make_song(plan, out_dir), ""
     except Exception as e:  # reported per song; one bad song never stops the run
         return plan.song, "failed", f"{type(e).__name__}: {e}".splitlines()[0]
+
+
+def _v4_kits(root: str | Path, holdout: int | Sequence[str]) -> tuple[list[str], list[str]]:
+    """The usable Hydrogen kits under ``root`` and the names of the held-out ones."""
+    kits = [str(p) for p in usable_kits(root)]
+    if not kits:
+        raise FileNotFoundError(f"{root}: no Hydrogen drum kit found (Debian: apt-get install hydrogen-drumkits), "
+                                f"or make v4 songs with drumkit_share 0")
+    held = choose_holdout_kits(kits, holdout)
+    if len(held) == len(kits):
+        raise ValueError(f"{root}: every drum kit is held out ({', '.join(held)}); training songs would have none")
+    log.info("drum kits: %d for training, held out: %s", len(kits) - len(held), ", ".join(held) or "none")
+    return kits, held
 
 
 def synthesize(
@@ -278,6 +387,10 @@ def synthesize(
     valid_share: float = 0.1,
     recipe: str = "v2",
     grooves: Sequence[str] | None = None,
+    synth_share: float = 0.35,
+    drumkit_share: float = 0.5,
+    holdout_kits: int | Sequence[str] = 1,
+    drumkit_root: str | Path = DRUMKIT_ROOT,
 ) -> SynthResult:
     """Make ``songs`` synthetic songs of ``seconds`` seconds under ``out_dir`` and write
     ``out_dir/manifest.jsonl`` (group = groove name).
@@ -285,9 +398,15 @@ def synthesize(
     ``holdout`` is a number of grooves chosen from ``seed`` or a list of groove names whose
     songs all go to the "test" split. ``progress(done, total, song_id, status)`` is called
     after each song (status "written", "skipped" or "failed"). ``workers`` processes render
-    in parallel (default ``os.cpu_count()``). ``recipe`` is "v2" or "v3" (see
+    in parallel (default ``os.cpu_count()``). ``recipe`` is "v2", "v3" or "v4" (see
     :func:`plan_song`); ``grooves`` restricts the songs to those groove names (e.g. an
     out-of-domain set made only of held-out grooves). Returns a :class:`SynthResult`.
+
+    v4 only: ``synth_share`` is the chance that a song's bass, and each of its other melodic
+    stems, is rendered by :mod:`.subsynth`; ``drumkit_share`` the chance that its drums are
+    played on one of the Hydrogen kits under ``drumkit_root`` (raises FileNotFoundError
+    when there is none). ``holdout_kits`` (a count of alphabetically last kits, the same for
+    every seed, or kit folder names) are the kits only test-split songs use.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -302,7 +421,9 @@ def synthesize(
     if unknown:
         raise ValueError(f"unknown groove(s): {', '.join(unknown)}")
     pool = [GROOVES_BY_NAME[g] for g in grooves] if grooves else GROOVES
-    plans = [plan_song(i, seed, seconds, fonts, sample_rate, pool, test_grooves, valid_share, recipe)
+    kits, held = _v4_kits(drumkit_root, holdout_kits) if recipe == "v4" and drumkit_share > 0 else ([], [])
+    plans = [plan_song(i, seed, seconds, fonts, sample_rate, pool, test_grooves, valid_share, recipe,
+                       synth_share, drumkit_share, kits, held)
              for i in range(songs)]
     result = SynthResult(manifest=out_dir / "manifest.jsonl")
     workers = max(1, min(workers or os.cpu_count() or 1, len(plans) or 1))
