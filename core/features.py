@@ -17,7 +17,9 @@ Channels (:data:`FEATURE_NAMES`, 26 in all), one value per latent frame:
 The CQT follows the mix's tuning (:func:`estimate_tuning`), so a mix tuned to A = 432 Hz
 gives the same chroma as one at 440. Feature frames are centred on the four quarters of
 each latent frame and averaged, so latent frame ``k`` (samples ``k*ratio ..
-(k+1)*ratio``) sees exactly its own audio. librosa does the signal processing.
+(k+1)*ratio``) sees exactly its own audio. The signal processing is librosa's, through the
+numpy + soxr re-implementations in :mod:`groundbass.core.dsp` (equal to librosa's results to
+float32 rounding), so inference does not import librosa.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import logging
 import warnings
 
 import numpy as np
+
+from . import dsp
 
 __all__ = ["FEATURE_NAMES", "FEATURE_DIM", "estimate_tuning", "mix_features", "chroma_argmax_pitch_classes"]
 
@@ -48,11 +52,10 @@ _TUNING_EXCERPT_S = 20.0  # the tuning is estimated on at most three excerpts th
 def estimate_tuning(mono: np.ndarray, sample_rate: int) -> float:
     """Deviation of the mix's tuning from A = 440 Hz in fractions of a semitone, in [-0.5, 0.5).
 
-    librosa's pitch-tracking estimate (0.0 for silence), over the whole mix up to a minute,
-    else over three 20-second excerpts (start, middle, end), so time and memory stay bounded.
+    librosa's pitch-tracking estimate (0.0 for silence; :func:`groundbass.core.dsp.estimate_tuning`),
+    over the whole mix up to a minute, else over three 20-second excerpts (start, middle, end),
+    so time and memory stay bounded.
     """
-    import librosa
-
     y = np.asarray(mono, dtype=np.float32)
     n = int(_TUNING_EXCERPT_S * sample_rate)
     if y.size > 3 * n:
@@ -61,8 +64,8 @@ def estimate_tuning(mono: np.ndarray, sample_rate: int) -> float:
     if y.size < 2048 or float(np.max(np.abs(y))) < 1e-5:
         return 0.0
     with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "empty frequency set" on pitchless input: 0.0 below
-        t = float(librosa.estimate_tuning(y=y, sr=sample_rate, n_fft=4096, resolution=0.01, bins_per_octave=12))
+        warnings.simplefilter("ignore")
+        t = float(dsp.estimate_tuning(y, sample_rate, n_fft=4096, resolution=0.01, bins_per_octave=12))
     return t if np.isfinite(t) else 0.0
 
 
@@ -80,8 +83,9 @@ def _cqt_chroma(cqt_mag: np.ndarray) -> np.ndarray:
     energy = cqt_mag ** 2
     # 3 bins per semitone, centred: bin b belongs to semitone round(b / 3).
     semis = np.round(np.arange(bins) / (_BINS_PER_OCTAVE / 12)).astype(int) % 12
-    chroma = np.zeros((12, energy.shape[1]), dtype=np.float64)
-    np.add.at(chroma, semis, energy)
+    fold = np.zeros((12, bins), dtype=np.float64)
+    fold[semis, np.arange(bins)] = 1.0
+    chroma = fold @ energy.astype(np.float64)
     peak = chroma.max(axis=0, keepdims=True)
     return (chroma / np.where(peak > 1e-10, peak, 1.0)).astype(np.float32)
 
@@ -127,8 +131,6 @@ def mix_features(mono: np.ndarray, sample_rate: int, frames: int, ratio: int,
 def _features(y: np.ndarray, sample_rate: int, frames: int, ratio: int,
               tuning: float) -> tuple[np.ndarray, np.ndarray]:
     """One window: (features with the onset row left raw, the raw onset envelope (1, 4 * frames))."""
-    import librosa
-
     hop = ratio // _SUB
     # Centre feature frame j on sample hop/2 + j*hop: the quarters of the latent frames.
     y = np.pad(y, (0, max(0, frames * ratio - y.size)))[hop // 2:]
@@ -138,16 +140,15 @@ def _features(y: np.ndarray, sample_rate: int, frames: int, ratio: int,
     if float(np.max(np.abs(y))) < 1e-6:
         cqt = np.zeros((octaves * _BINS_PER_OCTAVE, frames * _SUB), dtype=np.float32)
     else:
-        cqt = np.abs(librosa.cqt(y, sr=sample_rate, hop_length=hop, fmin=_FMIN_C1, tuning=tuning,
-                                 n_bins=octaves * _BINS_PER_OCTAVE, bins_per_octave=_BINS_PER_OCTAVE,
-                                 res_type="soxr_hq")).astype(np.float32)
+        cqt = dsp.cqt_magnitude(y, sample_rate, hop, _FMIN_C1, octaves * _BINS_PER_OCTAVE, _BINS_PER_OCTAVE,
+                                tuning).astype(np.float32)
     chroma = _cqt_chroma(cqt)
     bass = _cqt_chroma(cqt[: _BASS_OCTAVES * _BINS_PER_OCTAVE])
-    onset = librosa.onset.onset_strength(y=y, sr=sample_rate, hop_length=hop)[None].astype(np.float32)
+    onset = dsp.onset_strength(y, sample_rate, hop)[None].astype(np.float32)
     need = frames * _SUB
     onset = np.pad(onset, ((0, 0), (0, max(0, need - onset.shape[1]))), mode="edge" if onset.size else "constant")
     onset = onset[:, :need]
-    rms = librosa.feature.rms(y=y, frame_length=2 * hop, hop_length=hop)
+    rms = dsp.frame_rms(y, 2 * hop, hop)
     level = np.clip((20 * np.log10(np.maximum(rms, 1e-4)) + 80.0) / 80.0, 0.0, 1.0).astype(np.float32)
     feats = [_pool(chroma, frames), _pool(bass, frames), _pool(onset, frames), _pool(level, frames)]
     return np.concatenate(feats, axis=0).astype(np.float32), onset
