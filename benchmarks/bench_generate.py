@@ -67,19 +67,24 @@ def _path_options(path: str) -> list[str]:
     return [] if path == "new" else ["--sampler", OLD["sampler"], "--steps", str(OLD["steps"])]
 
 
-def measure_cli(path: str, model: str, mix: Path, out_dir: Path, device: str) -> dict:
-    """``groundbass generate`` in a fresh process; its peak RSS from a wrapper's RUSAGE_CHILDREN."""
-    out = out_dir / f"bass-{path}.wav"
+def run_generate(mix: Path, out: Path, model: str, device: str, extra: list[str]) -> dict:
+    """``groundbass generate MIX -o OUT`` in a fresh process -> wall time and its peak RSS (from a
+    wrapper's RUSAGE_CHILDREN)."""
     cmd = [sys.executable, "-m", "groundbass.bridge", "generate", str(mix), "-o", str(out), "--model", model,
-           "--seed", "0", "--quiet", "--overwrite", "--device", device, *_path_options(path)]
+           "--seed", "0", "--quiet", "--overwrite", "--device", device, *extra]
     wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
                "rc = subprocess.run(sys.argv[1:]).returncode; w = time.perf_counter() - t; "
                "print(rc, w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     res = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True, check=True)
     rc, wall, rss_kb = res.stdout.split()[-3:]
     if int(rc) != 0:
-        raise RuntimeError(f"groundbass generate failed ({path}): {res.stderr.strip()[-500:]}")
+        raise RuntimeError(f"groundbass generate failed ({' '.join(extra)}): {res.stderr.strip()[-500:]}")
     return {"wall_s": float(wall), "peak_rss_mb": int(rss_kb) / 1024.0}
+
+
+def measure_cli(path: str, model: str, mix: Path, out_dir: Path, device: str) -> dict:
+    """``groundbass generate`` of the new or the old path, in a fresh process."""
+    return run_generate(mix, out_dir / f"bass-{path}.wav", model, device, _path_options(path))
 
 
 def _stages(path: str, model: str, mix_path: str, device: str, queue) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_generate import cpu_description  # noqa: E402
+from bench_generate import cpu_description, run_generate  # noqa: E402
 
 
 def write_mix(path: Path, seconds: float, sr: int = 44100) -> Path:
@@ -38,21 +38,6 @@ def write_mix(path: Path, seconds: float, sr: int = 44100) -> Path:
     return path
 
 
-def measure(model: str, mix: Path, out: Path, steps: int, device: str) -> dict:
-    import subprocess
-
-    cmd = [sys.executable, "-m", "groundbass.bridge", "generate", str(mix), "-o", str(out), "--model", model,
-           "--seed", "0", "--quiet", "--overwrite", "--device", device, "--steps", str(steps)]
-    wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-               "rc = subprocess.run(sys.argv[1:]).returncode; w = time.perf_counter() - t; "
-               "print(rc, w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    res = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True, check=True)
-    rc, wall, rss_kb = res.stdout.split()[-3:]
-    if int(rc) != 0:
-        raise RuntimeError(f"groundbass generate failed: {res.stderr.strip()[-500:]}")
-    return {"wall_s": float(wall), "peak_rss_mb": int(rss_kb) / 1024.0}
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="default")
@@ -65,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for minutes in (float(m) for m in a.minutes.split(",")):
             mix = write_mix(Path(tmp) / "mix.wav", 60 * minutes)
-            rows.append({"minutes": minutes, **measure(a.model, mix, Path(tmp) / "bass.wav", a.steps, a.device)})
+            rows.append({"minutes": minutes, **run_generate(mix, Path(tmp) / "bass.wav", a.model, a.device,
+                                                             ["--steps", str(a.steps)])})
     slope = float(np.polyfit([r["minutes"] for r in rows], [r["peak_rss_mb"] for r in rows], 1)[0]) \
         if len(rows) > 1 else None
     result = {"cpu": cpu_description(), "model": a.model, "steps": a.steps, "rows": rows, "mb_per_minute": slope}

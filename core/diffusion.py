@@ -111,6 +111,22 @@ def _grid(steps: int | None, ts: torch.Tensor | None) -> torch.Tensor:
     return ts
 
 
+def _ddim_step(denoise: DenoiseFn, refine: RefineFn | None, z: torch.Tensor, t: torch.Tensor, s: torch.Tensor,
+               last: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """One DDIM step from time ``t`` to ``s`` -> (new latent, refined estimate); on the ``last``
+    step the latent is left as it is (the estimate is the result)."""
+    t_in = t.to(torch.float32).to(z.device)
+    x0 = denoise(z, t_in)
+    a_t, s_t = alpha_sigma(t)
+    a_s, s_s = alpha_sigma(s)
+    eps = None if last else (z - float(a_t) * x0) / float(s_t)
+    if refine is not None:
+        x0 = refine(x0, t_in)
+    if eps is not None:
+        z = float(a_s) * x0 + float(s_s) * eps
+    return z, x0
+
+
 @torch.no_grad()
 def sample_ddim(denoise: DenoiseFn, noise: torch.Tensor, steps: int | None = None, *,
                 ts: torch.Tensor | None = None, refine: RefineFn | None = None,
@@ -135,16 +151,7 @@ def sample_ddim(denoise: DenoiseFn, noise: torch.Tensor, steps: int | None = Non
     z = noise
     x0 = noise
     for k in range(n):
-        t, s = ts[k], ts[k + 1]
-        t_in = t.to(torch.float32).to(z.device)
-        x0 = denoise(z, t_in)
-        a_t, s_t = alpha_sigma(t)
-        a_s, s_s = alpha_sigma(s)
-        eps = (z - float(a_t) * x0) / float(s_t) if k + 1 < n else None
-        if refine is not None:
-            x0 = refine(x0, t_in)
-        if eps is not None:
-            z = float(a_s) * x0 + float(s_s) * eps
+        z, x0 = _ddim_step(denoise, refine, z, ts[k], ts[k + 1], last=k + 1 == n)
         if observe is not None:
             observe(k + 1, z, x0)
         if callback is not None:
@@ -247,16 +254,7 @@ def sample_ddim_resampled(denoise: DenoiseFn, noise: torch.Tensor, steps: int | 
             if r > 0:
                 z = renoise(z, float(ts[b]), float(ts[a]), generator)
             for k in range(a, b):
-                t, s = ts[k], ts[k + 1]
-                t_in = t.to(torch.float32).to(z.device)
-                x0 = denoise(z, t_in)
-                a_t, s_t = alpha_sigma(t)
-                a_s, s_s = alpha_sigma(s)
-                eps = (z - float(a_t) * x0) / float(s_t) if k + 1 < n else None
-                if refine is not None:
-                    x0 = refine(x0, t_in)
-                if eps is not None:
-                    z = float(a_s) * x0 + float(s_s) * eps
+                z, x0 = _ddim_step(denoise, refine, z, ts[k], ts[k + 1], last=k + 1 == n)
                 done += 1
                 if observe is not None:
                     observe(done, z, x0)
