@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from groundbass.core.checkpoint import CheckpointError
+from groundbass.core.params import CROSSFADE_DEFAULT
 
 from .batch import (
     BatchError,
@@ -30,7 +31,7 @@ from .batch import (
 )
 from .cli_output import echo, shown
 from .cli_params import number_option as _number_option
-from .cli_params import sampler_option
+from .cli_params import edit_method_option, sampler_option
 from .paths import path_problem
 from .render import (
     RenderCancelled,
@@ -86,8 +87,8 @@ def _render_options(f):
         click.option("--continue", "continue_", is_flag=True,
                      help="Continue the --keep bass (shorter than the mix) to the end of the mix."),
         click.option("--loop", is_flag=True, help="Make the bass a seamless loop of the whole input."),
-        click.option("--crossfade", type=click.FloatRange(0, 1), default=0.03, show_default=True,
-                     help="Equal-power crossfade (s) at each edge of an edit."),
+        _number_option("--crossfade", "crossfade", default=CROSSFADE_DEFAULT),
+        edit_method_option(default="replace", show_default=True),
         click.option("--transition-to", type=click.Path(dir_okay=False, readable=False),
                      help="A reference bass whose sound the bass moves to over --span (from --keep or --style)."),
         click.option("--span", help="START:END of a transition: seconds, or bars BAR[.BEAT] with --tempo. "
@@ -112,6 +113,7 @@ def _params(kw: dict) -> RenderParams:
                         bit_depth=kw["bit_depth"], sample_rate=kw["sample_rate"], midi=kw["midi"],
                         tempo=kw["tempo"], quantize=kw["quantize"], time_signature=kw["time_signature"], keep=kw["keep"], region=kw["region"],
                         continue_=kw["continue_"], loop=kw["loop"], crossfade=kw["crossfade"],
+                        edit_method=kw["edit_method"],
                         transition_to=kw["transition_to"], span=kw["span"])
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from .cli_output import echo
-from .cli_params import number_option, sampler_option
+from .cli_params import edit_method_option, number_option, sampler_option
 from .paths import path_problem, resolved_or_absolute
 
 __all__ = ["serve", "send", "read_args_file", "expand_args_file"]
@@ -187,7 +187,8 @@ def _cancel(job: str, host: str, port: int, timeout_s: float) -> None:
 @click.option("--region", help="START:END of --keep to regenerate (seconds; bars BAR[.BEAT] with --tempo).")
 @click.option("--continue", "continue_", is_flag=True, default=None, help="Continue --keep to the end of the mix.")
 @click.option("--loop", is_flag=True, default=None, help="Make a seamless loop of the whole mix.")
-@click.option("--crossfade", type=click.FloatRange(0, 1), help="Crossfade (s) at each edit edge.")
+@number_option("--crossfade", "crossfade")
+@edit_method_option()
 @click.option("--transition-to", type=click.Path(dir_okay=False, readable=False),
               help="A reference bass whose sound the bass moves to over --span (from --keep or --style).")
 @click.option("--span", help="START:END of a transition (seconds; bars BAR[.BEAT] with --tempo).")
@@ -209,7 +210,7 @@ def _cancel(job: str, host: str, port: int, timeout_s: float) -> None:
                    "command-line arguments (for callers without a shell, e.g. REAPER).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the output paths.")
 def send(mix: str, out: str, style, grounding, style_cfg, steps, sampler, cfg, phi, seed, variations, fx, loudness, match_mix, fmt,
-         bit_depth, sample_rate, midi, tempo, quantize, time_signature, keep, region, continue_, loop, crossfade, transition_to, span, overwrite, host, port, job_id, wait,
+         bit_depth, sample_rate, midi, tempo, quantize, time_signature, keep, region, continue_, loop, crossfade, edit_method, transition_to, span, overwrite, host, port, job_id, wait,
          status_file, timeout, connect_timeout, cancel_job, quiet) -> None:
     """Send MIX to a running bridge and wait for the bass at OUT (exit 0 on success).
     With --cancel JOB, cancel that job instead."""
@@ -235,6 +236,7 @@ def send(mix: str, out: str, style, grounding, style_cfg, steps, sampler, cfg, p
               "bit_depth": bit_depth, "sample_rate": sample_rate, "midi": midi, "tempo": tempo,
               "quantize": quantize, "time_signature": time_signature, "keep": str(resolved_or_absolute(keep)) if keep else None, "region": region,
               "continue": continue_ or None, "loop": loop or None, "crossfade": crossfade,
+              "edit_method": edit_method,
               "transition_to": str(resolved_or_absolute(transition_to)) if transition_to else None, "span": span,
               "overwrite": overwrite or None}
     last = {"stage": None, "pct": -1}

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import click
 
-from groundbass.core.params import NUMBERS, SAMPLER_HELP, SAMPLER_NAMES
+from groundbass.core.params import EDIT_METHOD_HELP, EDIT_METHOD_NAMES, NUMBERS, SAMPLER_HELP, SAMPLER_NAMES
 
-__all__ = ["SpecNumber", "number_option", "sampler_option"]
+__all__ = ["SpecNumber", "number_option", "sampler_option", "edit_method_option"]
 
 
 class SpecNumber(click.ParamType):
@@ -45,3 +45,8 @@ def number_option(flag: str, name: str, extra_help: str = "", **kw):
 
 def sampler_option():
     return click.option("--sampler", type=click.Choice(SAMPLER_NAMES), help=SAMPLER_HELP[0].upper() + SAMPLER_HELP[1:] + ".")
+
+
+def edit_method_option(**kw):
+    return click.option("--edit-method", type=click.Choice(EDIT_METHOD_NAMES),
+                        help=EDIT_METHOD_HELP[0].upper() + EDIT_METHOD_HELP[1:] + ".", **kw)

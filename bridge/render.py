@@ -28,7 +28,7 @@ import numpy as np
 from groundbass.core.atomic import atomic_path
 from groundbass.core.audio import fit_length, peak, to_mono
 from groundbass.core.midi import audio_to_midi, estimate_tempo, notes_to_midi, parse_grid, parse_time_signature
-from groundbass.core.params import NUMBERS, check_sampler
+from groundbass.core.params import CROSSFADE_DEFAULT, NUMBERS, check_edit_method, check_sampler
 from groundbass.core.pipeline import BassGenerator
 from groundbass.core.postfx import ChainError, ChainSpec, apply_postfx, load_chain_spec
 
@@ -79,7 +79,8 @@ class RenderParams:
     region: str | None = None  # "START:END" in seconds, or bars "BAR[.BEAT]:BAR[.BEAT]" with a tempo
     continue_: bool = False  # continue `keep` (shorter than the mix) to the end of the mix
     loop: bool = False  # a seamless loop of the whole input
-    crossfade: float = 0.03  # seconds of equal-power crossfade at each edit edge
+    crossfade: float = CROSSFADE_DEFAULT  # seconds of equal-power crossfade at each edit edge
+    edit_method: str = "replace"  # how an edit keeps the known part (core.params.EDIT_METHOD_NAMES)
     transition_to: str | None = None  # a reference bass whose timbre the bass moves to over `span`
     span: str | None = None  # "START:END" of a transition (from `keep` or `style` to `transition_to`)
 
@@ -265,8 +266,10 @@ def check_params(params: RenderParams) -> ChainSpec:
             parse_region(params.region, params.tempo, params.time_signature)
         except ValueError as exc:
             raise bad(str(exc)) from None
-    if not (math.isfinite(params.crossfade) and 0.0 <= params.crossfade <= 1.0):
-        raise bad(f"crossfade must be within 0..1 s, got {params.crossfade}")
+    try:
+        check_edit_method(params.edit_method)
+    except ValueError as exc:
+        raise bad(str(exc)) from None
     try:
         return load_chain_spec(params.fx)
     except ChainError as exc:
@@ -424,7 +427,8 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
                                      to_style_sample_rate=None if target is None else target.sample_rate,
                                      bass=None if kept is None else kept.samples,
                                      bass_sample_rate=None if kept is None else kept.sample_rate,
-                                     crossfade=params.crossfade, seed=s, **sampling) for s in seeds]
+                                     crossfade=params.crossfade, method=params.edit_method, seed=s,
+                                     **sampling) for s in seeds]
         except ValueError as exc:
             raise RenderError(f"{params.keep or params.transition_to or params.style}: {exc}") from None
         if kept is not None:
@@ -434,7 +438,8 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
         try:
             basses = [gen.edit(mix.samples, mix.sample_rate, kept.samples, kept.sample_rate,
                                task="continue" if params.continue_ else "regenerate", start=region[0], end=region[1],
-                               crossfade=params.crossfade, seed=s, **sampling) for s in seeds]
+                               crossfade=params.crossfade, method=params.edit_method, seed=s,
+                               **sampling) for s in seeds]
         except ValueError as exc:
             raise RenderError(f"{params.keep}: {exc}") from None
         src_rate = kept.sample_rate

@@ -34,12 +34,13 @@ import numpy as np
 import torch
 
 from .diffusion import DenoiseFn, RefineFn, alpha_sigma
+from .params import EDIT_METHOD_NAMES
 
 __all__ = ["frame_mask", "replacement_denoiser", "reconstruction_guidance_denoiser", "circular_pad",
            "circular_denoiser", "blend_denoiser", "blend_refiner", "transition_ramp", "splice", "loop_seam",
            "region_frames", "EDIT_METHODS", "REPAINT_JUMP_LENGTH", "REPAINT_JUMPS"]
 
-EDIT_METHODS = ("replace", "repaint", "guidance")
+EDIT_METHODS = EDIT_METHOD_NAMES  # named once, in core.params
 """How known frames are kept: replacement, replacement with RePaint's resampling jumps, or
 reconstruction guidance (module notes)."""
 REPAINT_JUMP_LENGTH, REPAINT_JUMPS = 2, 2

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["lua_ranges", "NumberSpec", "NUMBERS", "MAX_VARIATIONS", "MAX_STEPS", "check_number", "SAMPLER_NAMES", "SAMPLER_HELP",
-           "check_sampler"]
+           "check_sampler", "EDIT_METHOD_NAMES", "EDIT_METHOD_HELP", "check_edit_method", "CROSSFADE_DEFAULT"]
 
 MAX_VARIATIONS = 16
 MAX_STEPS = 1000
+CROSSFADE_DEFAULT = 0.03  # seconds of equal-power crossfade at each edge of an edit
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ NUMBERS: dict[str, NumberSpec] = _specs(
     NumberSpec("loudness", "float", -70.0, 0.0, "loudness target of the bass in LUFS"),
     NumberSpec("sample_rate", "int", 8000, 192000, "output sample rate in Hz (default: the input's)"),
     NumberSpec("tempo", "float", 20.0, 400.0, "tempo in BPM for the MIDI file (default: estimated)"),
+    NumberSpec("crossfade", "float", 0.0, 1.0,
+               f"equal-power crossfade in seconds at each edge of an edit (default {CROSSFADE_DEFAULT:g})"),
 )
 
 
@@ -84,6 +87,19 @@ def check_sampler(value: Any) -> str:
     """A sampler name of :data:`SAMPLER_NAMES`, else ValueError."""
     if value not in SAMPLER_NAMES:
         raise ValueError(f"sampler must be one of {', '.join(SAMPLER_NAMES)}, got {value!r}")
+    return str(value)
+
+
+EDIT_METHOD_NAMES = ("replace", "repaint", "guidance")
+EDIT_METHOD_HELP = ("how an edit keeps the known part while sampling: replace (re-noised known frames put back "
+                    "each step; default, measured best), repaint (replace with resampling jumps) or guidance "
+                    "(reconstruction-guidance gradient step)")
+
+
+def check_edit_method(value: Any) -> str:
+    """An edit method of :data:`EDIT_METHOD_NAMES`, else ValueError."""
+    if value not in EDIT_METHOD_NAMES:
+        raise ValueError(f"edit_method must be one of {', '.join(EDIT_METHOD_NAMES)}, got {value!r}")
     return str(value)
 
 

@@ -24,7 +24,6 @@ from .checkpoint import Checkpoint, load_checkpoint, resolve_model, save_checkpo
 from .config import ModelConfig, config_from_dict, preset
 from .diffusion import SAMPLERS, Denoiser, sample_ddim_resampled
 from .editing import (
-    EDIT_METHODS,
     REPAINT_JUMP_LENGTH,
     REPAINT_JUMPS,
     blend_denoiser,
@@ -41,7 +40,7 @@ from .editing import (
 )
 from .features import estimate_tuning, mix_features
 from .guidance import grounding_refiner, guided_denoiser
-from .params import check_number, check_sampler
+from .params import CROSSFADE_DEFAULT, check_edit_method, check_number, check_sampler
 from .unet import UNet1d, style_vector
 
 __all__ = ["BassGenerator", "LatentStats", "ProgressCallback", "resolve_device"]
@@ -267,8 +266,7 @@ class BassGenerator:
         Returns (len(seeds), bass_dim, T). Seed ``s`` always gives the same latent,
         whatever else is in the batch (each noise tensor comes from its own generator).
         """
-        if method not in EDIT_METHODS:
-            raise ValueError(f"method must be one of {', '.join(EDIT_METHODS)}, got {method!r}")
+        method = check_edit_method(method)
         needs_grad = known is not None and method == "guidance"
         with torch.inference_mode(False) if needs_grad else torch.inference_mode(), \
                 torch.no_grad() if needs_grad else contextlib.nullcontext():
@@ -480,7 +478,7 @@ class BassGenerator:
 
     def edit(self, mix: np.ndarray, sample_rate: int, bass: np.ndarray, bass_sample_rate: int | None = None, *,
              task: str = "regenerate", start: float | None = None, end: float | None = None,
-             crossfade: float = 0.03, method: str = "replace", style: np.ndarray | None = None,
+             crossfade: float = CROSSFADE_DEFAULT, method: str = "replace", style: np.ndarray | None = None,
              style_sample_rate: int | None = None, steps: int | None = None, cfg: float | None = None,
              phi: float | None = None, grounding: float | None = None, style_cfg: float | None = None,
              sampler: str | None = None, seed: int | None = None, tuning: float | None = None,
@@ -503,8 +501,8 @@ class BassGenerator:
         settings = self._settings(steps, cfg, phi, grounding, style_cfg, sampler, tuning, 1)
         if task not in ("regenerate", "continue"):
             raise ValueError(f"task must be 'regenerate' or 'continue', got {task!r}")
-        if not (np.isfinite(crossfade) and 0 <= crossfade <= 1):
-            raise ValueError(f"crossfade must be within 0..1 s, got {crossfade}")
+        crossfade = check_number("crossfade", crossfade)
+        method = check_edit_method(method)
         if seed is None:
             seed = secrets.randbelow(2**31 - 1)
             log.info("seed %d", seed)
@@ -551,7 +549,7 @@ class BassGenerator:
                    to_style: np.ndarray | None = None, to_style_sample_rate: int | None = None,
                    bass: np.ndarray | None = None, bass_sample_rate: int | None = None,
                    style: np.ndarray | None = None, style_sample_rate: int | None = None,
-                   crossfade: float = 0.03, method: str = "replace", steps: int | None = None,
+                   crossfade: float = CROSSFADE_DEFAULT, method: str = "replace", steps: int | None = None,
                    cfg: float | None = None, phi: float | None = None, grounding: float | None = None,
                    style_cfg: float | None = None, sampler: str | None = None, seed: int | None = None,
                    tuning: float | None = None, callback: ProgressCallback | None = None) -> np.ndarray:
@@ -568,8 +566,8 @@ class BassGenerator:
         """
         sr = check_rate(sample_rate, "mix")
         settings = self._settings(steps, cfg, phi, grounding, style_cfg, sampler, tuning, 1)
-        if not (np.isfinite(crossfade) and 0 <= crossfade <= 1):
-            raise ValueError(f"crossfade must be within 0..1 s, got {crossfade}")
+        crossfade = check_number("crossfade", crossfade)
+        method = check_edit_method(method)
         if bass is None and to_style is None and style is None:
             raise ValueError("a transition needs an existing bass or a reference to go from or to")
         if seed is None:

@@ -12,4 +12,5 @@ return {
   loudness = { kind = "number", lo = -70.0, hi = 0.0 },
   sample_rate = { kind = "integer", lo = 8000, hi = 192000 },
   tempo = { kind = "number", lo = 20.0, hi = 400.0 },
+  crossfade = { kind = "number", lo = 0.0, hi = 1.0 },
 }

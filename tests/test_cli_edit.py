@@ -69,6 +69,24 @@ def test_generate_transition_between_references_and_loop(model_path, tmp_path):
     assert sf.info(tmp_path / "l.wav").frames == sf.info(mix).frames
 
 
+def test_edit_method_option_reaches_the_sampler_and_keeps_the_rest(model_path, tmp_path):
+    """--edit-method repaint samples the region differently from the default (replace), and
+    both keep the bass outside it sample for sample. Four steps: with two, RePaint's schedule has
+    no jump back (one piece) and equals the replacement."""
+    mix = write_mix(tmp_path / "song.wav", seconds=3.0)
+    old = _bass(tmp_path / "old.wav", 3.0)
+    a, rate = sf.read(old, dtype="float32")
+    outs = {}
+    for method in ("replace", "repaint"):
+        out = tmp_path / f"{method}.wav"
+        res = _run("generate", mix, "--model", model_path, "--steps", 4, "--seed", 3, "--keep", old,
+                   "--region", "1:2", "--edit-method", method, "-o", out)
+        assert res.exit_code == 0, res.output
+        outs[method], _ = sf.read(out, dtype="float32")
+        assert np.array_equal(outs[method][:rate], a[:rate]) and np.array_equal(outs[method][2 * rate:], a[2 * rate:])
+    assert not np.array_equal(outs["replace"][rate:2 * rate], outs["repaint"][rate:2 * rate])
+
+
 def test_edit_usage_errors_are_one_line_and_write_nothing(model_path, tmp_path):
     mix = write_mix(tmp_path / "song.wav", seconds=2.0)
     old = _bass(tmp_path / "old.wav", 2.0)
@@ -89,6 +107,14 @@ def test_edit_usage_errors_are_one_line_and_write_nothing(model_path, tmp_path):
         assert res.exit_code != 0 and message in res.output, (extra, res.output)
         assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1, res.output
         assert not (tmp_path / "x.wav").exists()
+    # values outside the parameter spec are click usage errors (exit 2) naming the option
+    for extra, message in [(["--edit-method", "blend"], "'blend' is not one of"),
+                           (["--crossfade", "1.5"], "crossfade must be within 0..1"),
+                           (["--crossfade", "nan"], "crossfade must be a finite number")]:
+        res = _run("generate", mix, "--model", model_path, "--keep", old, "--region", "0.5:1", *extra,
+                   "-o", tmp_path / "x.wav")
+        assert res.exit_code == 2 and message in res.output and extra[0] in res.output, res.output
+        assert "Traceback" not in res.output and not (tmp_path / "x.wav").exists()
 
 
 def test_batch_keep_dir_edits_each_songs_own_bass_and_resumes(model_path, tmp_path):

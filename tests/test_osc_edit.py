@@ -40,6 +40,19 @@ def test_edit_keys_over_osc(client, tmp_path):  # noqa: F811
     client.send(P.GENERATE, "l", str(mix), str(tmp_path / "l.wav"), "steps", 2, "loop", 1)
     assert collect(client, "l")[-1][1] == P.DONE
 
+    client.send(P.GENERATE, "g", str(mix), str(tmp_path / "g.wav"), "steps", 2, "keep", str(old), "region", "1:1.5",
+                "edit_method", "guidance", "crossfade", 0.01)
+    assert collect(client, "g")[-1][1] == P.DONE
+    g, _ = sf.read(tmp_path / "g.wav", dtype="float32")
+    assert np.array_equal(g[:rate], a[:rate]) and np.array_equal(g[int(1.5 * rate):], a[int(1.5 * rate):])
+    for key, value, message in [("edit_method", "blend", "edit_method must be one of"),
+                                ("crossfade", 2.0, "crossfade must be within 0..1")]:
+        client.send(P.GENERATE, "bad", str(mix), str(tmp_path / "bad.wav"), "keep", str(old), "region", "1:1.5",
+                    key, value)
+        reply = collect(client, "bad")[-1]
+        assert reply[1] == P.ERROR and message in reply[2][-1], reply
+    assert not (tmp_path / "bad.wav").exists()
+
 
 def test_transition_reference_outside_the_roots_is_refused(client, tmp_path, tmp_path_factory):  # noqa: F811
     outside = _bass(tmp_path_factory.mktemp("elsewhere") / "ref.wav", 1.0)

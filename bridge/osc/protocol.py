@@ -19,6 +19,8 @@ from typing import Any, Callable
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from groundbass.core.params import (  # noqa: F401  (re-exported limits)
+    EDIT_METHOD_HELP,
+    EDIT_METHOD_NAMES,
     MAX_STEPS,
     MAX_VARIATIONS,
     NUMBERS,
@@ -90,17 +92,6 @@ def _as_int(key: str, value: Any, lo: int | None = None, hi: int | None = None) 
         raise ProtocolError(f"{key} must be an integer, got {_type_name(value)}")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise ProtocolError(f"{key} must be within [{lo}, {hi}], got {value}")
-    return value
-
-
-def _as_float(key: str, value: Any, lo: float | None = None, hi: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ProtocolError(f"{key} must be a number, got {_type_name(value)}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ProtocolError(f"{key} must be a finite number")
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ProtocolError(f"{key} must be within [{lo}, {hi}], got {value:g}")
     return value
 
 
@@ -195,7 +186,8 @@ RENDER_KEYS: dict[str, ParamSpec] = {
     "region": ParamSpec(lambda k, v: _as_opt_str(k, v, 64), "START:END to regenerate (seconds; bars with tempo)"),
     "continue": ParamSpec(_as_bool, "continue the keep bass to the end of the mix"),
     "loop": ParamSpec(_as_bool, "make a seamless loop of the whole input"),
-    "crossfade": ParamSpec(lambda k, v: _as_float(k, v, 0.0, 1.0), "crossfade in seconds at each edit edge"),
+    "crossfade": _numeric("crossfade"),
+    "edit_method": ParamSpec(lambda k, v: _as_choice(k, v, EDIT_METHOD_NAMES), EDIT_METHOD_HELP),
     "transition_to": ParamSpec(lambda k, v: _as_opt_str(k, v, MAX_PATH_CHARS),
                                "path of a reference bass to move to over span ('' = none: a new generation)"),
     "span": ParamSpec(lambda k, v: _as_opt_str(k, v, 64), "START:END of a transition (seconds; bars with tempo)"),
