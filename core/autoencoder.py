@@ -24,7 +24,7 @@ from torch import nn
 from .audio import release_memory
 from .config import AutoencoderConfig
 from .layers import Downsample1d, Upsample1d, res_stack
-from .pitch_phase import CarrierTrack, carrier_phase
+from .pitch_phase import CarrierStream, carrier_phase
 from .spectral import griffin_lim, istft, log_power, log_power_low_bins, stft
 
 __all__ = ["SpectrogramAutoencoder", "Reconstruction"]
@@ -294,47 +294,72 @@ class SpectrogramAutoencoder(nn.Module):
 
     def _pitch_istft_windowed(self, logpow: torch.Tensor, cls: torch.Tensor, tuning: float,
                               chunk: int = 4096) -> torch.Tensor:
-        """``istft(polar(mag, carrier_phase(cls)))`` of the whole song, computed ``chunk`` STFT
-        frames at a time: the carrier of each window is rendered from its frames' start phases
-        (:class:`~.pitch_phase.CarrierTrack`) with enough context that every kept sample sees
-        exactly the frames, and the frame values, of the whole-song computation. Memory is
-        bounded by the window, not the song (the float64 carrier of a 15-minute song alone is
-        160 MB, its temporaries several times that)."""
-        c, frames = self.cfg, cls.shape[-1]
-        track = CarrierTrack(cls, c.pitch_low, c.hop, c.sample_rate, tuning=tuning)
+        """``istft(polar(mag, carrier_phase(cls)))`` of a whole decoded song, by
+        :meth:`_pitch_istft_stream` over the song as one piece."""
+        return self._pitch_istft_stream(iter([(logpow, cls)]), cls.shape[-1], tuning, chunk)
+
+    def _pitch_istft_stream(self, pieces, frames: int, tuning: float, chunk: int = 4096) -> torch.Tensor:
+        """``istft(polar(mag, carrier_phase(cls)))`` of a song of ``frames`` STFT frames whose
+        decoded log power and pitch classes arrive as ``pieces``, an iterator of
+        ``(logpow (B, bins, n), cls (B, n))`` in order: ``chunk`` frames are rendered as soon as
+        they and their context are known, and the log power before them is dropped, so memory
+        is bounded by a piece and a window, not the song. Every kept sample sees exactly the
+        frames, and the frame values, of the whole-song computation (the carrier's phase comes
+        from :class:`~.pitch_phase.CarrierStream`)."""
+        c = self.cfg
         ctx = c.n_fft // c.hop + 2  # frames of context: the STFT window and the overlap-add
-        outs = []
-        for start in range(0, frames, chunk):
-            stop = min(start + chunk, frames)
-            lo, hi = max(0, start - ctx), min(frames, stop + ctx)
-            spec = torch.polar(torch.exp(0.5 * logpow[..., lo:hi].clamp(max=30.0)), track.phase(lo, hi, c.n_fft))
-            w = istft(spec, c.n_fft, c.hop)
-            outs.append(w[:, (start - lo) * c.hop:(stop - lo) * c.hop])
+        track: CarrierStream | None = None
+        buf, buf_lo, got, start, outs = None, 0, 0, 0, []
+        for logpow, cls in pieces:
+            if track is None:
+                track = CarrierStream(cls.shape[0], frames, c.pitch_low, c.hop, c.sample_rate, tuning=tuning,
+                                      device=cls.device)
+            track.push(cls)
+            got += cls.shape[-1]
+            if got == frames:
+                track.finish()
+            buf = logpow if buf is None else torch.cat([buf, logpow], dim=-1)
+            while start < frames:
+                stop = min(start + chunk, frames)
+                lo, hi = max(0, start - ctx), min(frames, stop + ctx)
+                if hi > track.known:  # wait for the window's frames (and a leading silence's pitch)
+                    break
+                spec = torch.polar(torch.exp(0.5 * buf[..., lo - buf_lo:hi - buf_lo].clamp(max=30.0)),
+                                   track.phase(lo, hi, c.n_fft))
+                w = istft(spec, c.n_fft, c.hop)
+                outs.append(w[:, (start - lo) * c.hop:(stop - lo) * c.hop])
+                start = stop
+            drop = max(0, start - ctx) - buf_lo  # frames no later window reads
+            if drop > 0:
+                buf, buf_lo = buf[..., drop:].clone(), buf_lo + drop
+        if track is None or start < frames:
+            raise ValueError(f"pitch decode stream ended at {got} of {frames} frames")
         return torch.cat(outs, dim=-1)
 
     def _decode_chunked_pitch(self, latent: torch.Tensor, length: int | None, chunk_frames: int,
                               context: int, tuning: float = 0.0) -> torch.Tensor:
         """Chunked decode for ``phase_source="pitch"``: log power and notes are decoded in
-        windows, then one carrier runs over the whole song so its phase has no seams."""
+        windows and one carrier runs over the whole song, so its phase has no seams. Without
+        Griffin-Lim each window goes straight into the streamed iSTFT, so the song's log power is
+        never held whole (318 MB for 15 minutes)."""
         total, fpl, c = latent.shape[-1], self.cfg.frames_per_latent, self.cfg
-        logpow = cls = None  # filled window by window: no list of pieces and no concatenated copy
-        for start in range(0, total, chunk_frames):
-            stop = min(start + chunk_frames, total)
-            lo, hi = max(0, start - context), min(total, stop + context)
-            part, _, heads = self._decoder_out(latent[:, :, lo:hi])
-            keep = slice((start - lo) * fpl, (stop - lo) * fpl)
-            if logpow is None:
-                logpow = part.new_empty(part.shape[0], part.shape[1], total * fpl)
-                cls = torch.empty(part.shape[0], total * fpl, dtype=torch.long, device=part.device)
-            logpow[..., start * fpl:stop * fpl] = part[..., keep]
-            cls[..., start * fpl:stop * fpl] = heads["pitch"][..., keep].argmax(dim=1)
-            del part, heads
-        release_memory()
+
+        def pieces():
+            for start in range(0, total, chunk_frames):
+                stop = min(start + chunk_frames, total)
+                lo, hi = max(0, start - context), min(total, stop + context)
+                part, _, heads = self._decoder_out(latent[:, :, lo:hi])
+                keep = slice((start - lo) * fpl, (stop - lo) * fpl)
+                yield part[..., keep], heads["pitch"][..., keep].argmax(dim=1)
+                del part, heads
+
         if c.phase_iters > 0:  # Griffin-Lim refines the whole song at once
+            logpow, cls = (torch.cat(x, dim=-1) for x in zip(*pieces()))  # copies: no view keeps a window
+            release_memory()
             phase = carrier_phase(cls, c.pitch_low, c.n_fft, c.hop, c.sample_rate, tuning=tuning)
             wave = istft(self._spectrogram(logpow, phase), c.n_fft, c.hop)
         else:
-            wave = self._pitch_istft_windowed(logpow, cls, tuning)
+            wave = self._pitch_istft_stream(pieces(), total * fpl, tuning)
         if length is not None:
             wave = wave[:, :length] if wave.shape[-1] >= length else F.pad(wave, (0, length - wave.shape[-1]))
         return wave

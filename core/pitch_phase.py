@@ -17,7 +17,8 @@ import torch
 
 from .spectral import stft
 
-__all__ = ["frame_f0", "held_f0", "frame_start_phase", "harmonic_carrier", "carrier_phase", "CarrierTrack"]
+__all__ = ["frame_f0", "held_f0", "frame_start_phase", "harmonic_carrier", "carrier_phase", "CarrierStream",
+           "CarrierTrack"]
 
 
 def frame_f0(classes: torch.Tensor, pitch_low: int, tuning: float = 0.0) -> torch.Tensor:
@@ -90,26 +91,86 @@ def harmonic_carrier(f0: torch.Tensor, hop: int, sample_rate: int, seed: int = 0
     return torch.where(v, pulse, noise).float()
 
 
-class CarrierTrack:
-    """The held carrier of a whole song, rendered piece by piece with bounded memory: the
-    frame pitches and the running phase at every frame start are kept (a few numbers per
-    frame), and :meth:`phase` gives the STFT phase of any frame range exactly as
-    :func:`carrier_phase` of the whole song would (given a little context around the range)."""
+class CarrierStream:
+    """The held carrier of a song whose pitch classes arrive piece by piece (a chunked decode):
+    only the frame pitches and the running phase at every frame start are kept (two float64
+    numbers per frame), and :meth:`phase` gives the STFT phase of any frame range whose pitches
+    are known (:attr:`known`) exactly as :func:`carrier_phase` of the whole song would (given a
+    little context around the range).
 
-    def __init__(self, classes: torch.Tensor, pitch_low: int, hop: int, sample_rate: int, tuning: float = 0.0,
-                 max_freq: float | None = None) -> None:
-        self.hop, self.sample_rate = hop, sample_rate
+    A frame's held pitch depends only on the frames before it, except in a leading silence,
+    which holds the song's *first* voiced pitch: those frames stay pending until a voiced one
+    arrives in every row (or :meth:`finish`; a wholly silent row holds 55 Hz)."""
+
+    def __init__(self, batch: int, frames: int, pitch_low: int, hop: int, sample_rate: int,
+                 tuning: float = 0.0, max_freq: float | None = None, device: torch.device | str = "cpu") -> None:
+        self.hop, self.sample_rate, self.frames = hop, sample_rate, frames
+        self.pitch_low, self.tuning = pitch_low, tuning
         self.max_freq = 0.45 * sample_rate if max_freq is None else max_freq
-        self.held = held_f0(frame_f0(classes, pitch_low, tuning))
-        self.start_phase = frame_start_phase(self.held, hop, sample_rate)
-        self.frames = classes.shape[-1]
+        self.held = torch.empty(batch, frames, dtype=torch.float64, device=device)
+        self.start_phase = torch.empty_like(self.held)
+        self.known = 0  # frames [0, known) have their held pitch and start phase
+        self._received = 0
+        self._pending: list[torch.Tensor] = []  # f0 of a leading silence, until a voiced frame
+        self._run: torch.Tensor | None = None  # running phase after frame known - 1
+
+    def push(self, classes: torch.Tensor) -> None:
+        """The pitch classes (batch, n) of the next ``n`` frames."""
+        n = classes.shape[-1]
+        if self._received + n > self.frames:
+            raise ValueError(f"carrier stream of {self.frames} frames got {self._received + n}")
+        self._received += n
+        f0 = frame_f0(classes, self.pitch_low, self.tuning)
+        if self.known == 0:
+            self._pending.append(f0)
+            if bool((torch.cat(self._pending, -1) > 0).any(-1).all()) or self._received == self.frames:
+                self._settle()
+            return
+        last = self.held[:, self.known - 1:self.known]  # voiced: the forward fill carries it
+        self._append(held_f0(torch.cat([last, f0.double()], dim=-1))[:, 1:])
+
+    def finish(self) -> None:
+        """Every frame pushed: settle a song that was silent to the end."""
+        if self._received != self.frames:
+            raise ValueError(f"carrier stream of {self.frames} frames got only {self._received}")
+        if self._pending:
+            self._settle()
+
+    def _settle(self) -> None:
+        f0, self._pending = torch.cat(self._pending, -1), []
+        self._append(held_f0(f0))
+
+    def _append(self, held: torch.Tensor) -> None:
+        step = 2 * math.pi * held * self.hop / self.sample_rate
+        if self._run is None:  # as frame_start_phase: one sequential sum over the song
+            total = torch.cumsum(step, dim=-1)
+        else:
+            total = torch.cumsum(torch.cat([self._run, step], dim=-1), dim=-1)[:, 1:]
+        a, b = self.known, self.known + held.shape[-1]
+        self.held[:, a:b] = held
+        self.start_phase[:, a:b] = total - step
+        self._run = total[:, -1:]
+        self.known = b
 
     def phase(self, lo: int, hi: int, n_fft: int) -> torch.Tensor:
         """STFT phase (batch, n_fft // 2 + 1, hi - lo) of the carrier's frames ``[lo, hi)``: bit
         for bit :func:`carrier_phase`'s for the frames whose STFT window lies inside the range
         (all but ``(n_fft - hop) / 2 / hop`` frames at each end that is not the song's end)."""
+        if hi > self.known:
+            raise ValueError(f"carrier frames up to {hi} asked, {self.known} known")
         pulse = _pulse(self.held[:, lo:hi], self.start_phase[:, lo:hi], self.hop, self.sample_rate, self.max_freq)
         return torch.angle(stft(pulse.float(), n_fft, self.hop))
+
+
+class CarrierTrack(CarrierStream):
+    """:class:`CarrierStream` of a whole song's pitch classes (batch, frames), given at once."""
+
+    def __init__(self, classes: torch.Tensor, pitch_low: int, hop: int, sample_rate: int, tuning: float = 0.0,
+                 max_freq: float | None = None) -> None:
+        super().__init__(classes.shape[0], classes.shape[-1], pitch_low, hop, sample_rate, tuning, max_freq,
+                         device=classes.device)
+        self.push(classes)
+        self.finish()
 
 
 def carrier_phase(classes: torch.Tensor, pitch_low: int, n_fft: int, hop: int, sample_rate: int,
