@@ -43,12 +43,22 @@ class AudioFileError(ValueError):
 @dataclass
 class AudioData:
     """Decoded audio: ``samples`` float32 (frames, channels), ``sample_rate`` in Hz, the file's
-    soundfile ``format`` (``WAV``, ``FLAC`` ...) and ``subtype`` (``PCM_24`` ...)."""
+    soundfile ``format`` (``WAV``, ``FLAC`` ...) and ``subtype`` (``PCM_24`` ...). A file read
+    with ``downmix`` has one channel in ``samples``; ``file_channels`` and ``file_peak`` are the
+    file's own channel count and largest absolute sample (None: those of ``samples``)."""
 
     samples: np.ndarray
     sample_rate: int
     format: str
     subtype: str
+    file_channels: int | None = None
+    file_peak: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.file_channels is None:
+            self.file_channels = int(self.samples.shape[1])
+        if self.file_peak is None:
+            self.file_peak = float(np.abs(self.samples).max()) if self.samples.size else 0.0
 
     @property
     def duration_s(self) -> float:
@@ -82,10 +92,29 @@ def _wav_truncated(path: Path) -> bool:
         return False
 
 
-def read_audio(path: str | Path, what: str = "mix", *, min_seconds: float = MIN_SECONDS) -> AudioData:
+def _read_downmixed(f: sf.SoundFile, block: int = 1 << 18) -> tuple[np.ndarray, bool, float]:
+    """The mono downmix (frames, 1) of an open file read block by block (the channel mean, as
+    :func:`groundbass.core.audio.to_mono`: row by row, so equal to the whole-file mean), whether
+    every sample was finite, and the file's peak — without a full-length multichannel copy."""
+    parts, finite, top = [], True, 0.0
+    while True:
+        x = f.read(block, dtype="float32", always_2d=True)
+        if x.shape[0] == 0:
+            break
+        finite = finite and bool(np.isfinite(x).all())
+        if finite:
+            top = max(top, float(np.abs(x).max()))
+        parts.append(x.mean(axis=1, keepdims=True) if x.shape[1] > 1 else x.copy())
+    data = np.concatenate(parts) if parts else np.zeros((0, 1), np.float32)
+    return data, finite, top
+
+
+def read_audio(path: str | Path, what: str = "mix", *, min_seconds: float = MIN_SECONDS,
+               downmix: bool = False) -> AudioData:
     """Read and check an audio file. Raises :class:`AudioFileError` ("<path>: <problem>") for a
     missing, unreadable, zero-length, unsupported, corrupt or truncated file, NaN/Inf samples,
-    a rate outside 8-192 kHz, or audio shorter than ``min_seconds``."""
+    a rate outside 8-192 kHz, or audio shorter than ``min_seconds``. ``downmix``: keep only the
+    mono downmix, read block by block (a 15-minute stereo file is 320 MB as float32)."""
     path = Path(path)
     label = f"{path}" if what == "mix" else f"{path} ({what})"
     try:
@@ -112,8 +141,13 @@ def read_audio(path: str | Path, what: str = "mix", *, min_seconds: float = MIN_
         raise AudioFileError(f"{label}: truncated WAV file (data chunk runs past the end of the file)")
     try:
         with sf.SoundFile(os.fsencode(path)) as f:
-            fmt, subtype, rate, frames = f.format, f.subtype, f.samplerate, f.frames
-            data = f.read(dtype="float32", always_2d=True)
+            fmt, subtype, rate, frames, channels = f.format, f.subtype, f.samplerate, f.frames, f.channels
+            if downmix:
+                data, finite, top = _read_downmixed(f)
+            else:
+                data = f.read(dtype="float32", always_2d=True)
+                finite = bool(np.isfinite(data).all())
+                top = float(np.abs(data).max()) if finite and data.size else 0.0
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         detail = str(exc).split("\n")[0]
         raise AudioFileError(f"{label}: not a readable audio file, corrupt or truncated ({detail})") from None
@@ -123,11 +157,11 @@ def read_audio(path: str | Path, what: str = "mix", *, min_seconds: float = MIN_
         raise AudioFileError(f"{label}: truncated file ({data.shape[0]} of {frames} frames decoded)")
     if data.shape[0] == 0:
         raise AudioFileError(f"{label}: zero-length audio (no samples)")
-    if not np.isfinite(data).all():
+    if not finite:
         raise AudioFileError(f"{label}: contains NaN or Inf samples")
     if not 8000 <= rate <= 192000:
         raise AudioFileError(f"{label}: sample rate {rate} Hz is outside 8000-192000 Hz")
-    audio = AudioData(data, int(rate), fmt, subtype)
+    audio = AudioData(data, int(rate), fmt, subtype, file_channels=int(channels), file_peak=top)
     if audio.duration_s < min_seconds:
         raise AudioFileError(f"{label}: too short ({audio.duration_s:.2f} s; at least {min_seconds} s needed)")
     return audio
@@ -154,17 +188,24 @@ def subtype_for(fmt: str, bit_depth: str) -> str:
 
 
 def _write_blocks(file, samples: np.ndarray, sample_rate: int, fmt: str, subtype: str,
-                  block: int = 1 << 17) -> None:
+                  block: int = 1 << 17, channels: int | None = None) -> None:
     """``soundfile.write`` in blocks of ``block`` frames: the same file, without a full-length
-    converted copy of the samples in memory."""
-    channels = 1 if samples.ndim == 1 else samples.shape[1]
+    converted copy of the samples in memory. ``channels`` > the samples' own (one): each block
+    is repeated to that many channels as it is written (a dual-mono file from mono samples)."""
+    own = 1 if samples.ndim == 1 else samples.shape[1]
+    channels = own if channels is None else int(channels)
+    if channels != own and own != 1:
+        raise ValueError(f"cannot write {own}-channel samples as {channels} channels")
     with sf.SoundFile(file, "w", sample_rate, channels, subtype=subtype, format=fmt.upper()) as f:
         for i in range(0, samples.shape[0], block):
-            f.write(samples[i:i + block])
+            part = samples[i:i + block]
+            if channels != own:
+                part = np.repeat(part.reshape(-1, 1), channels, axis=1)
+            f.write(part)
 
 
 def write_audio_atomic(path: Path, samples: np.ndarray, sample_rate: int, fmt: str, subtype: str,
-                       folder_check: Callable[[Path], None] | None = None) -> Path:
+                       folder_check: Callable[[Path], None] | None = None, channels: int | None = None) -> Path:
     """Write audio to a hidden temporary file beside ``path``, fsync it, then rename it to
     ``path`` (so ``path`` is either absent or complete). Raises :class:`AudioFileError` naming
     the file (directory not writable, disk full ...); the temporary file is always removed.
@@ -172,15 +213,16 @@ def write_audio_atomic(path: Path, samples: np.ndarray, sample_rate: int, fmt: s
     ``folder_check(real_folder)`` (the OSC bridge's allowed roots) is called with the real
     path of the output folder *as opened for writing*; the file is then created relative to
     that open folder, so a folder swapped for a symlink after the check cannot redirect it.
-    It raises to refuse the write."""
+    It raises to refuse the write. ``channels``: write mono ``samples`` as that many identical
+    channels, block by block (no full-length multichannel copy)."""
     path = Path(path)
     if not os.path.isdir(path.parent) or not os.access(path.parent, os.W_OK):
         raise AudioFileError(f"{path.parent}: cannot write to the output folder")
     if folder_check is not None:
-        return _write_audio_checked(path, samples, sample_rate, fmt, subtype, folder_check)
+        return _write_audio_checked(path, samples, sample_rate, fmt, subtype, folder_check, channels)
     try:
         with atomic_path(path, ".part", fsync=True) as tmp:
-            _write_blocks(os.fsencode(tmp), samples, sample_rate, fmt, subtype)
+            _write_blocks(os.fsencode(tmp), samples, sample_rate, fmt, subtype, channels=channels)
     except OSError as exc:
         raise AudioFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
     except (sf.LibsndfileError, RuntimeError) as exc:
@@ -189,14 +231,14 @@ def write_audio_atomic(path: Path, samples: np.ndarray, sample_rate: int, fmt: s
 
 
 def _write_audio_checked(path: Path, samples: np.ndarray, sample_rate: int, fmt: str, subtype: str,
-                         folder_check: Callable[[Path], None]) -> Path:
+                         folder_check: Callable[[Path], None], channels: int | None = None) -> Path:
     try:
         fd, real = open_directory(path.parent)
     except OSError as exc:
         raise AudioFileError(f"{path.parent}: cannot open the output folder ({exc.strerror or exc})") from None
     try:
         folder_check(real)
-        write_in_directory(fd, path.name, lambda f: _write_blocks(f, samples, sample_rate, fmt, subtype))
+        write_in_directory(fd, path.name, lambda f: _write_blocks(f, samples, sample_rate, fmt, subtype, channels=channels))
     except OSError as exc:
         raise AudioFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
     except (sf.LibsndfileError, RuntimeError) as exc:

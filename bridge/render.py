@@ -12,7 +12,6 @@ fails or is cancelled.
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import logging
 import math
@@ -26,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from groundbass.core.atomic import atomic_path
-from groundbass.core.audio import fit_length, peak, to_mono
+from groundbass.core.audio import fit_length
 from groundbass.core.midi import audio_to_midi, estimate_tempo, notes_to_midi, parse_grid, parse_time_signature
 from groundbass.core.params import CROSSFADE_DEFAULT, NUMBERS, check_edit_method, check_sampler
 from groundbass.core.pipeline import BassGenerator
@@ -390,7 +389,9 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
     prog = _Progress(progress, should_stop, stages)
     prog("read", 0, 1)
     try:
-        mix = read_audio(mix_path)
+        # the model hears the mono downmix: read only that (and the file's channel count and
+        # peak), unless match_mix measures the mix's own channels later
+        mix = read_audio(mix_path, downmix=not params.match_mix)
         style = read_audio(Path(params.style), "style file", min_seconds=0.0) if params.style else None
         kept = read_audio(Path(params.keep), "kept bass", min_seconds=0.0) if params.keep else None
         target = read_audio(Path(params.transition_to), "transition reference", min_seconds=0.0) \
@@ -414,7 +415,7 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
                     steps=params.steps, cfg=params.cfg, phi=params.phi, grounding=params.grounding,
                     style_cfg=params.style_cfg, sampler=params.sampler, callback=prog)
     src_rate = mix.sample_rate
-    mix_silent = peak(mix.samples) < SILENCE_PEAK  # of the file as read (a downmix can cancel)
+    mix_silent = mix.file_peak < SILENCE_PEAK  # of the file as read (a downmix can cancel)
     channels = 1
     if target is not None and target.duration_s < 0.1:
         raise RenderError(f"{params.transition_to} (transition reference): too short ({target.duration_s:.2f} s)")
@@ -444,11 +445,7 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
             raise RenderError(f"{params.keep}: {exc}") from None
         src_rate = kept.sample_rate
     else:
-        # the model hears the mono downmix: make it here and drop the input's channels (a
-        # 15-minute stereo file is 320 MB as float32), unless match_mix measures them later
-        channels = mix.samples.shape[1]
-        if channels > 1 and not params.match_mix:
-            mix = dataclasses.replace(mix, samples=to_mono(mix.samples)[:, None])
+        channels = mix.file_channels  # the bass is written in the input's channel count
         generated = gen.generate(mix.samples, mix.sample_rate, seed=seed, variations=params.variations,
                                  loop=params.loop, **sampling)
         basses = [generated] if params.variations == 1 else list(generated)
@@ -458,10 +455,14 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
     length_out = int(round(basses[0].shape[0] * rate_out / src_rate))
     mix_out = _resample(mix.samples, mix.sample_rate, rate_out, length_out) if params.match_mix else None
     processed = []
+    # the limiter alone is linked across channels, so a mono bass limited then written as N
+    # identical channels is the N-channel result: the writer repeats it block by block (a
+    # 15-minute stereo copy is 320 MB); plugins and loudness targets see the real layout
+    dual_mono_write = kept is not None or (not spec.plugins and params.loudness is None and not params.match_mix)
     for i, bass in enumerate(basses):
         prog("postfx", i, len(basses))
         bass = _resample(np.asarray(bass, np.float32), src_rate, rate_out, length_out)
-        if bass.ndim == 2 and bass.shape[1] < channels:  # back to the input's channel count
+        if bass.ndim == 2 and bass.shape[1] < channels and not dual_mono_write:  # back to the input's channels
             bass = np.repeat(bass, channels, axis=1)
         if not params.midi:
             basses[i] = None  # only the processed copy is needed from here on
@@ -491,7 +492,8 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
     written: list[Path] = []
     try:
         for i, (path, audio) in enumerate(zip(outs, processed)):
-            written.append(write_audio_atomic(path, audio, rate_out, fmt, subtype, folder_check))
+            written.append(write_audio_atomic(path, audio, rate_out, fmt, subtype, folder_check,
+                                              channels=max(channels, 1 if audio.ndim == 1 else audio.shape[1])))
             if params.midi:
                 written.append(_write_midi_atomic(midis[i], notes[i], params.quantize, folder_check,
                                                   parse_time_signature(params.time_signature or "4/4")))

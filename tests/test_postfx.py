@@ -106,3 +106,30 @@ def test_unknown_preset_and_missing_file():
         postfx.load_chain_spec("loud")
     with pytest.raises(postfx.ChainError, match="chain file not found"):
         postfx.load_chain_spec("/nonexistent/chain.json")
+
+
+def test_limiter_of_mono_written_dual_mono_equals_the_stereo_result(tmp_path):
+    """The render limits a mono bass and lets the writer repeat it to the mix's channels (no
+    full-length stereo copy). That is only right while the chain without plugins is linked
+    across channels: the "none" chain on mono, written as two channels, must equal the chain
+    on the two-channel copy, sample for sample, with the limiter working."""
+    import soundfile as sf
+
+    from groundbass.bridge.audio_files import write_audio_atomic
+    from groundbass.core.postfx import apply_postfx
+
+    rate = 44100
+    t = np.arange(3 * rate) / rate
+    mono = (1.6 * np.sin(2 * np.pi * 55 * t) * (t > 1)).astype(np.float32)  # well over the ceiling
+    chain = postfx.ChainSpec(plugins=[], ceiling_db=-1.0, source="ceiling only")  # a chain file with no plugins
+    limited = apply_postfx(mono[:, None], rate, chain)
+    stereo = apply_postfx(np.repeat(mono[:, None], 2, axis=1), rate, chain)
+    assert np.abs(limited).max() <= CEILING
+    assert np.array_equal(np.repeat(limited, 2, axis=1), stereo)
+    assert np.array_equal(np.repeat(apply_postfx(mono[:, None], rate, "none"), 2, axis=1),
+                          apply_postfx(np.repeat(mono[:, None], 2, axis=1), rate, "none"))
+    out = write_audio_atomic(tmp_path / "b.wav", limited, rate, "wav", "FLOAT", channels=2)
+    back, _ = sf.read(out, dtype="float32")
+    assert back.shape == (len(mono), 2) and np.array_equal(back, stereo)
+    with pytest.raises(ValueError, match="cannot write 2-channel samples as 3"):
+        write_audio_atomic(tmp_path / "c.wav", stereo, rate, "wav", "FLOAT", channels=3)
