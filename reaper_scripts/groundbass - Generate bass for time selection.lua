@@ -1,8 +1,8 @@
 -- @description groundbass: generate a bass stem for the time selection
--- @version 0.2.1
+-- @version 0.2.2
 -- @author groundbass contributors
 -- @changelog
---   MIDI export also sends the project's time signature at the selection start (the MIDI file's)
+--   The shared parameter ranges (groundbass_params.lua) also carry the edit crossfade (0 to 1 s), generated from core/params.py
 -- @about
 --   # groundbass for REAPER
 --   Renders the master mix of the time selection, sends it to a running groundbass
