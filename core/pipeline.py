@@ -456,7 +456,10 @@ class BassGenerator:
                               tuning=tuning, callback=callback)
         basses, _ = self._basses(mono, settings, style=style, style_sample_rate=style_sample_rate or sr, seed=seed,
                                  variations=variations, tuning=tuning, callback=callback)
-        outs = [to_layout(fit_length(resample(b, self.sample_rate, sr), length), channels) for b in basses]
+        del mono, arr  # each model-rate bass is dropped as soon as its output copy exists
+        outs = []
+        while basses:
+            outs.append(to_layout(fit_length(resample(basses.pop(0), self.sample_rate, sr), length), channels))
         return outs[0] if variations == 1 else outs
 
     def _loop(self, mono: np.ndarray, sr: int, length: int, channels: int | None, settings: dict, **kw):

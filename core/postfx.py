@@ -196,9 +196,10 @@ def run_board(board: pedalboard.Pedalboard, audio: np.ndarray, sample_rate: int,
               latency_samples: int = 0, chunk: int = CHUNK_SAMPLES) -> np.ndarray:
     """Run ``audio`` ((samples,) or (samples, channels) float32) through ``board`` in chunks
     with ``reset=False``; flush ``latency_samples`` of silence and drop that many leading
-    samples. Returns float32 audio of exactly the input's shape."""
+    samples. Returns float32 audio of exactly the input's shape (an empty board: the input
+    itself when it is float32 already, not a copy)."""
     if len(board) == 0:
-        return audio.astype(np.float32, copy=True)
+        return audio.astype(np.float32, copy=False)
     mono = audio.ndim == 1
     x = np.ascontiguousarray((audio[:, None] if mono else audio).T, dtype=np.float32)  # (ch, n)
     n = x.shape[1]
