@@ -191,10 +191,11 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Fréchet distance between Gaussians fitted to two sets of frames (rows):
     ``|mu_a - mu_b|^2 + tr(C_a + C_b - 2 (C_a C_b)^(1/2))``. An offline audio-quality measure
     (FAD-style, on log-mel statistics instead of a learned embedding)."""
-    from scipy import linalg
-
     mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
-    ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean, _ = linalg.sqrtm(ca @ cb, disp=False)
-    covmean = np.real(covmean)
-    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(ca + cb - 2 * covmean))
+    ca, cb = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
+    # tr (C_a C_b)^(1/2) = tr (S C_b S)^(1/2) with S = C_a^(1/2): a symmetric PSD matrix, so
+    # the trace is the sum of the square roots of its eigenvalues (no general sqrtm needed)
+    w, v = np.linalg.eigh(ca)
+    s = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    tr_covmean = np.sum(np.sqrt(np.clip(np.linalg.eigvalsh(s @ cb @ s), 0, None)))
+    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(ca) + np.trace(cb) - 2 * tr_covmean)
