@@ -26,7 +26,6 @@ import json
 import multiprocessing as mp
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -89,8 +88,9 @@ def measure_cli(path: str, model: str, mix: Path, out_dir: Path, device: str) ->
 
 def _stages(path: str, model: str, mix_path: str, device: str, queue) -> None:
     t0 = time.perf_counter()
-    from groundbass.core import BassGenerator  # noqa: F401  (the import is timed)
     import torch
+
+    from groundbass.core import BassGenerator  # noqa: F401  (the import is timed)
 
     t_import = time.perf_counter() - t0
     t0 = time.perf_counter()

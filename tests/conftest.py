@@ -1,4 +1,6 @@
-"""Shared fixtures: tiny model configs so the core tests run in seconds on a CPU."""
+"""Shared fixtures: tiny model configs so the core tests run in seconds on a CPU; one
+random-init `small` generator checkpoint for the whole run (CLI, render and OSC tests), and a
+bridge server on 127.0.0.1 (free port) with a client."""
 
 from __future__ import annotations
 
@@ -42,3 +44,37 @@ def synth_songs(tmp_path_factory) -> Path:
     synthesize(out, songs=3, seconds=6, seed=3, workers=2, soundfonts=["/usr/share/sounds/sf2/TimGM6mb.sf2"],
                holdout=0, valid_share=0.34)
     return out / "manifest.jsonl"
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory) -> Path:
+    """A random-init `small` generator checkpoint (loads like a trained one), saved once."""
+    from groundbass.core import BassGenerator
+
+    path = tmp_path_factory.mktemp("model") / "small-random.safetensors"
+    return BassGenerator.from_preset("small", seed=0).save(path)
+
+
+@pytest.fixture(scope="session")
+def generator(model_path):
+    from groundbass.core import BassGenerator
+
+    return BassGenerator.from_pretrained(model_path, device="cpu")
+
+
+@pytest.fixture
+def server(generator, tmp_path):
+    """A bridge on 127.0.0.1 (free port) whose only allowed root is this test's tmp_path."""
+    from groundbass.bridge.osc.server import BridgeServer
+
+    srv = BridgeServer(generator, host="127.0.0.1", port=0, roots=[tmp_path], heartbeat_s=0.2).start()
+    yield srv
+    srv.shutdown()
+
+
+@pytest.fixture
+def client(server):
+    from groundbass.bridge.osc.client import BridgeClient
+
+    with BridgeClient(*server.address) as c:
+        yield c

@@ -1,6 +1,7 @@
 """Helpers for the OSC bridge tests: a random-init `small` model saved to a temporary
-checkpoint, a bridge server on 127.0.0.1 (ephemeral port), short test mixes, and a reply
-collector. All traffic stays on 127.0.0.1 and every wait is bounded."""
+checkpoint and a bridge server on 127.0.0.1 (ephemeral port) are fixtures in conftest.py;
+here: short test mixes and a reply collector. All traffic stays on 127.0.0.1 and every wait
+is bounded."""
 
 from __future__ import annotations
 
@@ -9,42 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 import soundfile as sf
 
 from groundbass.bridge.osc.client import BridgeClient
-from groundbass.bridge.osc.server import BridgeServer
-from groundbass.core import BassGenerator
 
 MIX_RATE = 32000  # Hz; not the model's rate, so resampling back is exercised
 MIX_SECONDS = 2.5
-
-
-@pytest.fixture(scope="session")
-def model_path(tmp_path_factory) -> Path:
-    """A random-init `small` generator checkpoint (loads like a trained one)."""
-    path = tmp_path_factory.mktemp("model") / "small-random.safetensors"
-    BassGenerator.from_preset("small", seed=0).save(path)
-    return path
-
-
-@pytest.fixture(scope="session")
-def generator(model_path) -> BassGenerator:
-    return BassGenerator.from_pretrained(model_path, device="cpu")
-
-
-@pytest.fixture
-def server(generator, tmp_path):
-    """A bridge on 127.0.0.1 (free port) whose only allowed root is this test's tmp_path."""
-    srv = BridgeServer(generator, host="127.0.0.1", port=0, roots=[tmp_path], heartbeat_s=0.2).start()
-    yield srv
-    srv.shutdown()
-
-
-@pytest.fixture
-def client(server):
-    with BridgeClient(*server.address) as c:
-        yield c
 
 
 def write_mix(path: Path, seconds: float = MIX_SECONDS, rate: int = MIX_RATE, channels: int = 2,

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import soundfile as sf
-from cli_fixtures import generator, model_path, write_mix  # noqa: F401 - fixtures
+from cli_fixtures import write_mix
 
 from groundbass.bridge.batch import ModelInfo, find_audio_files, plan_jobs, prepare_output_dir, run_batch
 from groundbass.bridge.render import RenderParams, resolve_params

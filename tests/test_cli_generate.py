@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import soundfile as sf
-from cli_fixtures import STEPS, model_path, write_mix  # noqa: F401 - fixture
+from cli_fixtures import STEPS, write_mix
 from click.testing import CliRunner
 
 from groundbass.bridge.cli import main

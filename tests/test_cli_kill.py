@@ -11,7 +11,7 @@ import sys
 import time
 
 import soundfile as sf
-from cli_fixtures import model_path, write_mix  # noqa: F401 - fixture
+from cli_fixtures import write_mix
 
 N_FILES = 6
 FRAMES = 2 * 22050

@@ -21,7 +21,7 @@ import subprocess
 import sys
 
 import pytest
-from cli_fixtures import model_path, write_mix  # noqa: F401 - fixture
+from cli_fixtures import write_mix
 from click.testing import CliRunner
 
 from groundbass.bridge.cli import main

@@ -20,7 +20,7 @@ import sys
 import time
 
 import soundfile as sf
-from cli_fixtures import model_path, write_mix  # noqa: F401 - fixture
+from cli_fixtures import write_mix
 
 N_FILES = 4
 HANG_AT = 3  # the third audio write hangs half-way (and is killed there)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 
-from osc_support import client, collect, generator, model_path, server, write_mix  # noqa: F401  (fixtures)
+from osc_support import collect, write_mix
 
 from groundbass.bridge.osc import protocol as P
 from groundbass.core.checkpoint import groundbass_version

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
-from osc_support import generator, model_path, write_mix  # noqa: F401  (fixtures)
+from osc_support import write_mix
 
 from groundbass.bridge.cli import main
 from groundbass.bridge.osc import protocol as P

@@ -17,7 +17,7 @@ process, so the model is the only slow part (loaded once per command that needs 
 from __future__ import annotations
 
 import pytest
-from cli_fixtures import model_path, write_mix  # noqa: F401 - fixture
+from cli_fixtures import write_mix
 from unprivileged import Sandbox, run_unprivileged
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import soundfile as sf
-from osc_support import MIX_RATE, client, collect, generator, model_path, server, write_mix  # noqa: F401
+from osc_support import MIX_RATE, collect, write_mix
 
 from groundbass.bridge.osc import protocol as P
 

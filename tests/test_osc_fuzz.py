@@ -7,7 +7,6 @@ import random
 import struct
 import time
 
-from osc_support import client, generator, model_path, server  # noqa: F401
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from groundbass.bridge.osc import protocol as P

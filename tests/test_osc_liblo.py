@@ -10,7 +10,7 @@ import time
 
 import pytest
 import soundfile as sf
-from osc_support import generator, model_path, server, write_mix  # noqa: F401
+from osc_support import write_mix
 
 OSCSEND, OSCDUMP = shutil.which("oscsend"), shutil.which("oscdump")
 pytestmark = pytest.mark.skipif(not (OSCSEND and OSCDUMP), reason="liblo-tools (oscsend, oscdump) not installed")

@@ -9,7 +9,7 @@ import socket
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
-from osc_support import generator, model_path, server, write_mix  # noqa: F401
+from osc_support import write_mix
 
 from groundbass.bridge.cli import main
 from groundbass.bridge.osc import status_file

@@ -7,7 +7,7 @@ import os
 import time
 
 import soundfile as sf
-from osc_support import client, collect, generator, model_path, server, write_mix  # noqa: F401
+from osc_support import collect, write_mix
 
 from groundbass.bridge.osc import protocol as P
 from groundbass.bridge.osc.client import BridgeClient

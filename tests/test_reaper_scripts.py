@@ -12,8 +12,8 @@ the real `--args-file` parser and writes the status file the way `groundbass sen
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys

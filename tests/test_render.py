@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 import pytest
 import soundfile as sf
-from cli_fixtures import generator, model_path, write_mix  # noqa: F401 - fixtures
+from cli_fixtures import write_mix
 
 from groundbass.bridge.render import RenderCancelled, RenderError, RenderParams, render_file, variation_paths
 
