@@ -4,7 +4,7 @@
 #  dev:  ood_dev (v3 recipe: held-out grooves Bebop/FolkRock/Samba, held-out soundfont MuseScore_General,
 #        held-out effects; 24 songs) and ood4_dev (v4 recipe, the same held-out grooves and soundfont
 #        plus the held-out drum kit VariBreaks and the held-out synth-preset table; 24 songs),
-#        then the timbre guidance weight style_cfg 2 / 3 with style references on ood4_dev;
+#        then the timbre guidance weight style_cfg 2 / 3 / 4 with style references on ood4_dev;
 #  test: ood_test and ood4_test (Beguine/GuitarBallad/SlowSpiritual, otherwise as the dev sets) and the
 #        in-domain held-out songs: the test splits of synth5 (v3 recipe) and synth6 (v4 recipe; six
 #        grooves no model was trained on), both models.
@@ -32,7 +32,7 @@ if [ "$STAGE" = old ]; then  # the baseline's rows on the new sets (dev24_v32 ex
   echo OLD_DONE
 fi
 if [ "$STAGE" = all ] || [ "$STAGE" = style ]; then
-  for sc in 2 3; do
+  for sc in 2 3 4; do
     $DEV4 --model $NEW --out reports/dev4_${TAG}_style$sc --style-cfg $sc > reports/dev4_${TAG}_style$sc.txt 2>&1
   done
   echo STYLE_DONE
@@ -42,7 +42,9 @@ if [ "$STAGE" = all ] || [ "$STAGE" = test ]; then
     model=${m%%:*}; t=${m##*:}
     $OOD --model $model --out reports/test_ood_$t > reports/test_ood_$t.txt 2>&1
     $OOD4 --model $model --out reports/test_ood4_$t > reports/test_ood4_$t.txt 2>&1
-    $IND5 --model $model --out reports/test_ind5_$t > reports/test_ind5_$t.txt 2>&1
+    if [ -f synth5/manifest.jsonl ]; then  # synth5 is not rebuilt when only v3.3 is being measured
+      $IND5 --model $model --out reports/test_ind5_$t > reports/test_ind5_$t.txt 2>&1
+    fi
     $IND6 --model $model --out reports/test_ind6_$t > reports/test_ind6_$t.txt 2>&1
   done
   echo TEST_DONE
