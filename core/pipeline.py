@@ -456,7 +456,7 @@ class BassGenerator:
                               tuning=tuning, callback=callback)
         basses, _ = self._basses(mono, settings, style=style, style_sample_rate=style_sample_rate or sr, seed=seed,
                                  variations=variations, tuning=tuning, callback=callback)
-        del mono, arr  # each model-rate bass is dropped as soon as its output copy exists
+        del mono, arr  # the input is not needed any more, and each model-rate bass goes once its output copy exists
         outs = []
         while basses:
             outs.append(to_layout(fit_length(resample(basses.pop(0), self.sample_rate, sr), length), channels))
