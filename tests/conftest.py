@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from groundbass.bridge.osc.client import BridgeClient
+from groundbass.bridge.osc.server import BridgeServer
+from groundbass.core import BassGenerator
 from groundbass.core.config import ModelConfig, UNetConfig, preset
 
 
@@ -49,24 +52,18 @@ def synth_songs(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def model_path(tmp_path_factory) -> Path:
     """A random-init `small` generator checkpoint (loads like a trained one), saved once."""
-    from groundbass.core import BassGenerator
-
     path = tmp_path_factory.mktemp("model") / "small-random.safetensors"
     return BassGenerator.from_preset("small", seed=0).save(path)
 
 
 @pytest.fixture(scope="session")
 def generator(model_path):
-    from groundbass.core import BassGenerator
-
     return BassGenerator.from_pretrained(model_path, device="cpu")
 
 
 @pytest.fixture
 def server(generator, tmp_path):
     """A bridge on 127.0.0.1 (free port) whose only allowed root is this test's tmp_path."""
-    from groundbass.bridge.osc.server import BridgeServer
-
     srv = BridgeServer(generator, host="127.0.0.1", port=0, roots=[tmp_path], heartbeat_s=0.2).start()
     yield srv
     srv.shutdown()
@@ -74,7 +71,5 @@ def server(generator, tmp_path):
 
 @pytest.fixture
 def client(server):
-    from groundbass.bridge.osc.client import BridgeClient
-
     with BridgeClient(*server.address) as c:
         yield c

@@ -26,7 +26,8 @@ if [ "$STAGE" = all ] || [ "$STAGE" = dev ]; then
   $DEV4 --model $NEW --out reports/dev4_$TAG --no-style-eval > reports/dev4_$TAG.txt 2>&1
   echo DEV_DONE
 fi
-if [ "$STAGE" = old ]; then  # the baseline's rows on the new sets (dev24_v32 exists from v3.2's run)
+if [ "$STAGE" = old ]; then  # the baseline's rows (dev24_v32 re-measured: the set renders bit-identically)
+  $DEV --model $OLD --out reports/dev24_v32 --no-style-eval > reports/dev24_v32.txt 2>&1
   $DEV4 --model $OLD --out reports/dev4_v32 --no-style-eval > reports/dev4_v32.txt 2>&1
   $DEV4 --model $OLD --out reports/dev4_v32_style2 --style-cfg 2 > reports/dev4_v32_style2.txt 2>&1
   echo OLD_DONE
