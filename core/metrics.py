@@ -20,6 +20,7 @@ __all__ = [
     "load_chords",
     "chord_tone_rate",
     "chord_tone_rate_track",
+    "chord_root_track",
     "track_agreement",
     "log_spectral_distance",
     "mfcc_embedding",
@@ -96,6 +97,20 @@ def chord_tone_rate_track(times: np.ndarray, pc: np.ndarray, chords: list[dict],
         total += 1
         hits += int(p in chords[i]["pitch_classes"])
     return hits / total if total else float("nan")
+
+
+def chord_root_track(times: np.ndarray, chords: list[dict], offset_s: float = 0.0) -> np.ndarray:
+    """The root pitch class of the chord sounding at each of ``times`` (seconds, ``offset_s``
+    into the chart), -1 outside every chord: the bass of a player who knows the chart and plays
+    only roots — an oracle yardstick for pitch-class agreement, not a system anyone can run on a
+    mix. A chord without a ``root`` field takes its first pitch class."""
+    starts = np.array([c["start"] for c in chords])
+    out = np.full(len(times), -1, dtype=np.int64)
+    for k, t in enumerate(np.asarray(times) + offset_s):
+        i = int(np.searchsorted(starts, t, side="right")) - 1
+        if i >= 0 and t < chords[i]["end"] and chords[i]["pitch_classes"]:
+            out[k] = int(chords[i].get("root", chords[i]["pitch_classes"][0])) % 12
+    return out
 
 
 def _power_spec(x: np.ndarray, n_fft: int = 2048, hop: int = 512) -> np.ndarray:

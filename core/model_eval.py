@@ -16,7 +16,9 @@ each song's non-bass stems is the mix; the generator makes a bass for it. Measur
 - onset alignment: median |bass onset - nearest mix onset| in ms;
 - baselines beside the pitch figures: the true bass of another song, and a DSP heuristic
   with no model (the argmax of the mix's tuning-corrected CQT chroma smoothed over 0.25 s,
-  :func:`~groundbass.core.features.chroma_argmax_pitch_classes`);
+  :func:`~groundbass.core.features.chroma_argmax_pitch_classes`), and an oracle that plays
+  the chart's chord roots (``pitch_class_agreement_chord_root``: how far a root-only bass
+  with perfect chord recognition would get; no system sees the chart);
 - ``processing="heldout"`` runs every mix through per-stem and bus effects that training
   never sees (:mod:`.data.augment`), seeded per song: the out-of-domain condition;
 - audio quality offline: Fréchet distance between the log-mel frame statistics of the
@@ -44,6 +46,7 @@ from .evaluation import evaluate_autoencoder, read_song_part
 from .features import chroma_argmax_pitch_classes
 from .metrics import (
     chord_tone_rate,
+    chord_root_track,
     chord_tone_rate_track,
     chroma_track,
     compatibility,
@@ -129,6 +132,7 @@ def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float 
             "pitch_class_agreement": pitch_class_agreement(trues[i], gens[i], rate),
             "pitch_class_agreement_other_bass": track_agreement(true_pc, other_pc),
             "pitch_class_agreement_heuristic": track_agreement(true_pc, heur_pc),
+            "pitch_class_agreement_chord_root": track_agreement(true_pc, chord_root_track(times, charts[i], starts[i])),
             "chord_tone_rate_heuristic": chord_tone_rate_track(times, heur_pc, charts[i], starts[i]),
             "onset_ms": onset_offset_ms(gens[i], mixes[i], rate),
             "onset_ms_true": onset_offset_ms(trues[i], mixes[i], rate),
@@ -177,6 +181,7 @@ def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float 
         "pitch_class_agreement": col("pitch_class_agreement"),
         "pitch_class_agreement_other_bass": col("pitch_class_agreement_other_bass"),
         "pitch_class_agreement_heuristic": col("pitch_class_agreement_heuristic"),
+        "pitch_class_agreement_chord_root": col("pitch_class_agreement_chord_root"),
         "matching_accuracy": matching_accuracy(scores),
         "matching_chance": 1.0 / n,
         "grounding_cosine_grounded": _mean(cos_g),
@@ -230,8 +235,11 @@ def write_report(result: dict, out_dir: str | Path) -> tuple[Path, Path]:
          [m["chord_tone_rate"], m.get("chord_tone_rate_grounded", float("nan")), m["chord_tone_rate_true_bass"],
           m["chord_tone_rate_other_mix"]], "share of voiced frames",
          colors=["#3a6ea5", "#6f9bd1", "#8fb339", "#c94c4c"])
-    bars(axes[0, 1], "Pitch classes", ["gen vs true", "AE recon vs true"],
-         [m["pitch_class_agreement"], m["bass_ae_pitch_class_agreement"]], "agreement")
+    bars(axes[0, 1], "Pitch classes vs the true bass", ["generated", "chroma\nheuristic", "chord roots\n(oracle)",
+                                                       "AE recon"],
+         [m["pitch_class_agreement"], m["pitch_class_agreement_heuristic"],
+          m.get("pitch_class_agreement_chord_root", float("nan")), m["bass_ae_pitch_class_agreement"]], "agreement",
+         colors=["#3a6ea5", "#c9a13a", "#8fb339", "#888888"])
     bars(axes[0, 2], "Matching (Fig. 3)", ["top-1 accuracy", "chance"], [m["matching_accuracy"], m["matching_chance"]],
          "accuracy")
     bars(axes[1, 0], "Grounding (Table 1): cosine distance", ["grounded", "not grounded"],

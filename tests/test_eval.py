@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from groundbass.bridge.cli import main
 from groundbass.core import BassGenerator
 from groundbass.core.metrics import (
+    chord_root_track,
     chord_tone_rate,
     compatibility,
     cosine_distance,
@@ -48,6 +49,14 @@ def test_chord_tone_rate_known_answer():
     assert 0.35 < rate < 0.65  # A fits Am; B does not fit C
 
 
+def test_chord_root_track_known_answer():
+    chords = [{"start": 0.0, "end": 1.0, "chord": "Am", "root": 9, "pitch_classes": [9, 0, 4]},
+              {"start": 1.0, "end": 2.0, "chord": "C/E", "pitch_classes": [0, 4, 7]}]  # no root field: first pc
+    times = np.array([0.1, 0.9, 1.5, 2.5])
+    assert chord_root_track(times, chords).tolist() == [9, 9, 0, -1]  # -1 after the chart ends
+    assert chord_root_track(np.array([0.6]), chords, offset_s=0.5).tolist() == [0]  # 1.1 s into the chart
+
+
 def test_compatibility_and_matching():
     chroma = np.zeros((12, 4))
     chroma[9] = 1.0
@@ -69,6 +78,7 @@ def test_eval_command_writes_metrics_and_png(synth_songs, tmp_path):
     m = metrics["metrics"]
     assert m["songs"] == 2 and m["matching_chance"] == 0.5
     assert 0.0 <= m["chord_tone_rate_true_bass"] <= 1.0
+    assert 0.0 <= m["pitch_class_agreement_chord_root"] <= 1.0  # the oracle baseline beside the heuristic
     assert len(metrics["matching_matrix"]) == 2
     assert all("chord_tone_rate_grounded" in p for p in metrics["per_song"]) and "chord_tone_rate_grounded" in m
     defaults = BassGenerator.from_pretrained(model, device="cpu").config.sampling

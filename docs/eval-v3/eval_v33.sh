@@ -1,6 +1,8 @@
 #!/bin/bash
-# v3.3 (v3.2 continued on recipe-v4 songs: own synth basses/leads/pads, Hydrogen drum kits) against
-# v3.2, run in the runs folder. Dev first (choices), then the reported test figures.
+# v3.3 (v3.2 continued on recipe-v4 songs: own synth basses/leads/pads, Hydrogen drum kits) or v3.4
+# (v3.2 continued on those and fresh v3 songs together) against v3.2, run in the runs folder:
+#   bash eval_v33.sh OLD NEW [all|dev|old|style|test] [TAG]
+# Dev first (choices), then the reported test figures.
 #  dev:  ood_dev (v3 recipe: held-out grooves Bebop/FolkRock/Samba, held-out soundfont MuseScore_General,
 #        held-out effects; 24 songs) and ood4_dev (v4 recipe, the same held-out grooves and soundfont
 #        plus the held-out drum kit VariBreaks and the held-out synth-preset table; 24 songs),
@@ -20,6 +22,7 @@ OOD="$E --data ood_test/manifest.jsonl --split all --songs 12 --processing heldo
 OOD4="$E --data ood4_test/manifest.jsonl --split all --songs 24 --processing heldout"
 IND5="$E --data synth5/manifest.jsonl --split test --songs 12"
 IND6="$E --data synth6/manifest.jsonl --split test --songs 24"
+IND7="$E --data synth7/manifest.jsonl --split test --songs 24"
 mkdir -p reports
 if [ "$STAGE" = all ] || [ "$STAGE" = dev ]; then
   $DEV --model $NEW --out reports/dev24_$TAG --no-style-eval > reports/dev24_$TAG.txt 2>&1
@@ -47,6 +50,9 @@ if [ "$STAGE" = all ] || [ "$STAGE" = test ]; then
       $IND5 --model $model --out reports/test_ind5_$t > reports/test_ind5_$t.txt 2>&1
     fi
     $IND6 --model $model --out reports/test_ind6_$t > reports/test_ind6_$t.txt 2>&1
+    if [ -f synth7/manifest.jsonl ]; then  # v3.4's fresh v3-recipe songs (seed 15)
+      $IND7 --model $model --out reports/test_ind7_$t > reports/test_ind7_$t.txt 2>&1
+    fi
   done
   echo TEST_DONE
 fi
