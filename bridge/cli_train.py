@@ -178,9 +178,12 @@ def train_diffusion_cmd(manifest, mix_ae, bass_ae, from_model, cache, mixes_per_
 @click.option("--bass-ae", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--from-model", default=None,
               help="Take both autoencoders from this generator model (e.g. 'default') instead of --mix-ae/--bass-ae.")
-@click.option("--diffusion", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--diffusion", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The diffusion run's checkpoint. Without it, --from-model is written again with the "
+                   "sampling defaults given here (its weights unchanged; other defaults kept).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--name", default="custom", show_default=True, help="Model name stored in the config.")
+@click.option("--name", default=None, help="Model name stored in the config [default: custom, or the --from-model's "
+                                            "own without --diffusion].")
 @click.option("--dtype", type=click.Choice(["fp16", "fp32"]), default="fp16", show_default=True)
 @click.option("--steps", type=int, default=None, help="Default sampling steps stored with the model.")
 @click.option("--cfg", "cfg_w", type=float, default=None, help="Default guidance weight.")
@@ -202,8 +205,14 @@ def export(mix_ae, bass_ae, from_model, diffusion, out, name, dtype, steps, cfg_
     from groundbass.core.train.common import with_overrides
     from groundbass.core.train.export import export_generator
 
+    if diffusion is None:
+        _retune(from_model, out, name, dtype, dict(steps=steps, cfg=cfg_w, phi=phi, grounding=grounding,
+                                                   style_cfg=style_cfg, sampler=sampler),
+                other=(mix_ae, bass_ae, phase_iters, style_level_data))
+        return
     sampling = with_overrides(SamplingConfig(), steps=steps, cfg=cfg_w, phi=phi, grounding=grounding,
                               style_cfg=style_cfg, sampler=sampler)
+    name = name or "custom"
     try:
         mix, bass = _load_autoencoders(mix_ae, bass_ae, from_model)
         style_db = None
@@ -218,6 +227,22 @@ def export(mix_ae, bass_ae, from_model, diffusion, out, name, dtype, steps, cfg_
         path = export_generator(mix, bass, diffusion, out, name=name, sampling=sampling,
                                 dtype=torch.float16 if dtype == "fp16" else torch.float32, phase_iters=phase_iters,
                                 style_rms_db=style_db)
+    except _USER_ERRORS as exc:
+        raise _fail(exc) from None
+    click.echo(f"{path} ({path.stat().st_size / 2**20:.1f} MB)")
+
+
+def _retune(from_model, out, name, dtype, sampling: dict, other: tuple) -> None:
+    """``export`` without ``--diffusion``: the --from-model generator with new stored sampling defaults."""
+    from groundbass.core.train.export import retune_generator
+
+    if from_model is None:
+        raise _fail(ValueError("export needs --diffusion, or --from-model to write a model again with new defaults"))
+    if any(x is not None for x in other):
+        raise _fail(ValueError("--mix-ae, --bass-ae, --phase-iters and --style-level-data need --diffusion"))
+    try:
+        path = retune_generator(from_model, out, name=name, dtype=torch.float16 if dtype == "fp16" else torch.float32,
+                                **sampling)
     except _USER_ERRORS as exc:
         raise _fail(exc) from None
     click.echo(f"{path} ({path.stat().st_size / 2**20:.1f} MB)")

@@ -13,13 +13,13 @@ from pathlib import Path
 import torch
 
 from ..autoencoder import SpectrogramAutoencoder
-from ..checkpoint import load_checkpoint
+from ..checkpoint import load_checkpoint, resolve_model
 from ..config import ModelConfig, SamplingConfig, UNetConfig, config_from_dict
 from ..pipeline import BassGenerator, LatentStats
 from ..unet import UNet1d
 from .autoencoder_train import load_autoencoder
 
-__all__ = ["export_generator", "autoencoders_from_model"]
+__all__ = ["export_generator", "autoencoders_from_model", "retune_generator"]
 
 
 def autoencoders_from_model(name_or_path: str | Path) -> tuple[SpectrogramAutoencoder, SpectrogramAutoencoder]:
@@ -59,4 +59,26 @@ def export_generator(mix_ae: str | Path | SpectrogramAutoencoder, bass_ae: str |
     gen = BassGenerator(cfg, mix, bass, unet, LatentStats.from_checkpoint(ck), device="cpu",
                         model_id=model_id or Path(out).stem)
     info = {"diffusion_step": ck.meta["extra"].get("step"), **(extra or {})}
+    return gen.save(out, dtype=dtype, extra=info)
+
+
+def retune_generator(model: str | Path, out: str | Path, *, name: str | None = None, model_id: str | None = None,
+                     dtype: torch.dtype | None = torch.float16, **sampling) -> Path:
+    """Write ``model`` (a bundled name or a path) again to ``out`` with other stored sampling
+    defaults: the weights, statistics and the rest of the config stay as they are. ``sampling``
+    holds the :class:`SamplingConfig` fields to change (None keeps the model's value); ``name``
+    and ``model_id`` default to the model's own. An fp16 model written as fp16 keeps its weights
+    bit for bit. Raises ValueError for an unknown field or a value outside the parameter ranges."""
+    gen = BassGenerator.from_pretrained(model, device="cpu", precision="fp32")
+    fields = {f.name for f in dataclasses.fields(SamplingConfig)}
+    unknown = sorted(set(sampling) - fields)
+    if unknown:
+        raise ValueError(f"unknown sampling setting(s): {', '.join(unknown)}")
+    new = dataclasses.replace(gen.config.sampling, **{k: v for k, v in sampling.items() if v is not None})
+    gen._settings(new.steps, new.cfg, new.phi, new.grounding, new.style_cfg, new.sampler, None, 1)  # the ranges
+    gen.config = dataclasses.replace(gen.config, sampling=new, name=name or gen.config.name)
+    old = load_checkpoint(resolve_model(model), kind="generator").meta["extra"]
+    gen.model_id = model_id or Path(out).stem
+    info = {k: v for k, v in old.items() if k != "model_id"}
+    info["retuned_from"] = old.get("model_id", Path(str(model)).stem)
     return gen.save(out, dtype=dtype, extra=info)
