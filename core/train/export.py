@@ -67,7 +67,8 @@ def retune_generator(model: str | Path, out: str | Path, *, name: str | None = N
     """Write ``model`` (a bundled name or a path) again to ``out`` with other stored sampling
     defaults: the weights, statistics and the rest of the config stay as they are. ``sampling``
     holds the :class:`SamplingConfig` fields to change (None keeps the model's value); ``name``
-    and ``model_id`` default to the model's own. An fp16 model written as fp16 keeps its weights
+    defaults to the model's own, ``model_id`` to the stem of ``out`` (as :func:`export_generator`
+    does), and the source's id is kept as ``retuned_from``. An fp16 model written as fp16 keeps its weights
     bit for bit. Raises ValueError for an unknown field or a value outside the parameter ranges."""
     gen = BassGenerator.from_pretrained(model, device="cpu", precision="fp32")
     fields = {f.name for f in dataclasses.fields(SamplingConfig)}
