@@ -256,3 +256,34 @@ def test_v3_cache_features_processing_timbre_refs_and_a_style_conditioned_run(so
     a = gen.generate(mix, 44100, steps=2, seed=0, style=ref, style_cfg=2.0, grounding=0.0)
     b = gen.generate(mix, 44100, steps=2, seed=0, style=ref, style_cfg=0.0, grounding=0.0)
     assert a.shape == mix.shape and np.isfinite(a).all() and np.isfinite(b).all()
+
+
+def test_merged_caches_train_together(songs, trained_aes, tmp_path):
+    """docs/training/merge_caches.py (replay training: two data sets in one run) on real caches:
+    the songs of both under their prefixes, linked not copied, indexed and trained on."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("merge_caches", Path(__file__).parents[1] / "docs" / "training"
+                                                  / "merge_caches.py")
+    merge = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(merge)
+    mix_path, bass_path = trained_aes
+    mix, bass = load_autoencoder(mix_path, with_decoder=False), load_autoencoder(bass_path)
+    a = build_latent_cache(songs, mix, bass, tmp_path / "a", mixes_per_song=1, seed=1)
+    b = build_latent_cache(songs, mix, bass, tmp_path / "b", mixes_per_song=1, seed=2)  # same names, other mixes
+    merge.main(str(tmp_path / "m.jsonl"), str(tmp_path / "m"), [f"{songs}:{a}:a_", f"{songs}:{b}:b_"])
+    linked = sorted((tmp_path / "m" / "songs").iterdir())
+    assert len(linked) == 6 and all(p.is_symlink() for p in linked)
+    cache = build_latent_cache(tmp_path / "m.jsonl", mix, bass, tmp_path / "m", mixes_per_song=1)  # indexes only
+    rows = [json.loads(line) for line in (cache / "index.jsonl").read_text().splitlines()]
+    assert sorted(r["song"][:2] for r in rows) == ["a_"] * 3 + ["b_"] * 3
+    lc = LatentCache(cache, None)
+    assert len(lc) == 6
+    _, _, _, unet = _tiny_configs()
+    opts = DiffusionTrainOptions(steps=2, batch_size=2, warmup_steps=1, ckpt_every=1000, valid_every=1000)
+    out = train_diffusion(cache, tmp_path / "run", config=unet, options=opts, device="cpu", quiet=True)
+    assert int(out["step"]) == 2
+    other = build_latent_cache(songs, mix, bass, tmp_path / "c", mixes_per_song=2)  # another layout: refused
+    with pytest.raises(SystemExit, match="other autoencoders, processing or features"):
+        merge.main(str(tmp_path / "m2.jsonl"), str(tmp_path / "m2"), [f"{songs}:{a}:a_", f"{songs}:{other}:c_"])

@@ -15,6 +15,7 @@ OLD=${1:-small-synth-v3.2.safetensors}
 NEW=${2:-small-synth-v3.3.safetensors}
 STAGE=${3:-all}
 TAG=${4:-v33}
+OTAG=$(basename "$OLD" .safetensors | sed 's/^small-synth-//; s/\.//g')  # small-synth-v3.2.1 -> v321
 E="groundbass eval --seconds 12 --no-ae-figures --device cpu"
 DEV="$E --data ood_dev/manifest.jsonl --split all --songs 24 --processing heldout"
 DEV4="$E --data ood4_dev/manifest.jsonl --split all --songs 24 --processing heldout"
@@ -30,9 +31,9 @@ if [ "$STAGE" = all ] || [ "$STAGE" = dev ]; then
   echo DEV_DONE
 fi
 if [ "$STAGE" = old ]; then  # the baseline's rows (dev24_v32 re-measured: the set renders bit-identically)
-  $DEV --model $OLD --out reports/dev24_v32 --no-style-eval > reports/dev24_v32.txt 2>&1
-  $DEV4 --model $OLD --out reports/dev4_v32 --no-style-eval > reports/dev4_v32.txt 2>&1
-  $DEV4 --model $OLD --out reports/dev4_v32_style2 --style-cfg 2 > reports/dev4_v32_style2.txt 2>&1
+  $DEV --model $OLD --out reports/dev24_$OTAG --no-style-eval > reports/dev24_$OTAG.txt 2>&1
+  $DEV4 --model $OLD --out reports/dev4_$OTAG --no-style-eval > reports/dev4_$OTAG.txt 2>&1
+  $DEV4 --model $OLD --out reports/dev4_${OTAG}_style2 --style-cfg 2 > reports/dev4_${OTAG}_style2.txt 2>&1
   echo OLD_DONE
 fi
 if [ "$STAGE" = all ] || [ "$STAGE" = style ]; then
@@ -42,7 +43,7 @@ if [ "$STAGE" = all ] || [ "$STAGE" = style ]; then
   echo STYLE_DONE
 fi
 if [ "$STAGE" = all ] || [ "$STAGE" = test ]; then
-  for m in "$OLD:v32" "$NEW:$TAG"; do
+  for m in "$OLD:$OTAG" "$NEW:$TAG"; do
     model=${m%%:*}; t=${m##*:}
     $OOD --model $model --out reports/test_ood_$t > reports/test_ood_$t.txt 2>&1
     $OOD4 --model $model --out reports/test_ood4_$t > reports/test_ood4_$t.txt 2>&1
