@@ -182,8 +182,8 @@ def train_diffusion_cmd(manifest, mix_ae, bass_ae, from_model, cache, mixes_per_
               help="The diffusion run's checkpoint. Without it, --from-model is written again with the "
                    "sampling defaults given here (its weights unchanged; other defaults kept).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--name", default=None, help="Model name stored in the config [default: custom, or the --from-model's "
-                                            "own without --diffusion].")
+@click.option("--name", default=None,
+              help="Model name stored in the config [default: custom, or the --from-model's own without --diffusion].")
 @click.option("--dtype", type=click.Choice(["fp16", "fp32"]), default="fp16", show_default=True)
 @click.option("--steps", type=int, default=None, help="Default sampling steps stored with the model.")
 @click.option("--cfg", "cfg_w", type=float, default=None, help="Default guidance weight.")

@@ -86,17 +86,10 @@ def chord_tone_rate(audio: np.ndarray, sample_rate: int, chords: list[dict], off
 def chord_tone_rate_track(times: np.ndarray, pc: np.ndarray, chords: list[dict], offset_s: float = 0.0) -> float:
     """:func:`chord_tone_rate` of a pitch-class track ``(times_s, pc)`` (pc -1 = unvoiced),
     e.g. of a bass that exists only as pitch classes (the chroma-argmax baseline)."""
-    starts = np.array([c["start"] for c in chords])
-    hits = total = 0
-    for t, p in zip(times + offset_s, pc):
-        if p < 0:
-            continue
-        i = int(np.searchsorted(starts, t, side="right")) - 1
-        if i < 0 or t >= chords[i]["end"]:
-            continue
-        total += 1
-        hits += int(p in chords[i]["pitch_classes"])
-    return hits / total if total else float("nan")
+    idx = _chord_at(times, chords, offset_s)
+    ok = (np.asarray(pc) >= 0) & (idx >= 0)
+    hits = sum(int(p in chords[i]["pitch_classes"]) for p, i in zip(np.asarray(pc)[ok], idx[ok]))
+    return hits / int(ok.sum()) if ok.any() else float("nan")
 
 
 def chord_root_track(times: np.ndarray, chords: list[dict], offset_s: float = 0.0) -> np.ndarray:
@@ -104,13 +97,20 @@ def chord_root_track(times: np.ndarray, chords: list[dict], offset_s: float = 0.
     into the chart), -1 outside every chord: the bass of a player who knows the chart and plays
     only roots — an oracle yardstick for pitch-class agreement, not a system anyone can run on a
     mix. A chord without a ``root`` field takes its first pitch class."""
+    roots = [int(c.get("root", c["pitch_classes"][0])) % 12 if c["pitch_classes"] else -1 for c in chords]
+    return np.array([roots[i] if i >= 0 else -1 for i in _chord_at(times, chords, offset_s)], dtype=np.int64)
+
+
+def _chord_at(times: np.ndarray, chords: list[dict], offset_s: float) -> np.ndarray:
+    """Index of the chord sounding at each of ``times`` (``offset_s`` into the chart), -1 outside every chord."""
+    t = np.asarray(times, dtype=np.float64) + offset_s
+    if not chords:
+        return np.full(len(t), -1, dtype=np.int64)
     starts = np.array([c["start"] for c in chords])
-    out = np.full(len(times), -1, dtype=np.int64)
-    for k, t in enumerate(np.asarray(times) + offset_s):
-        i = int(np.searchsorted(starts, t, side="right")) - 1
-        if i >= 0 and t < chords[i]["end"] and chords[i]["pitch_classes"]:
-            out[k] = int(chords[i].get("root", chords[i]["pitch_classes"][0])) % 12
-    return out
+    ends = np.array([c["end"] for c in chords])
+    i = np.searchsorted(starts, t, side="right") - 1
+    inside = (i >= 0) & (t < ends[np.clip(i, 0, None)])
+    return np.where(inside, i, -1).astype(np.int64)
 
 
 def _power_spec(x: np.ndarray, n_fft: int = 2048, hop: int = 512) -> np.ndarray:

@@ -45,8 +45,8 @@ from .data.song_audio import read_song_stems
 from .evaluation import evaluate_autoencoder, read_song_part
 from .features import chroma_argmax_pitch_classes
 from .metrics import (
-    chord_tone_rate,
     chord_root_track,
+    chord_tone_rate,
     chord_tone_rate_track,
     chroma_track,
     compatibility,

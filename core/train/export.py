@@ -13,8 +13,9 @@ from pathlib import Path
 import torch
 
 from ..autoencoder import SpectrogramAutoencoder
-from ..checkpoint import load_checkpoint, resolve_model
+from ..checkpoint import load_checkpoint, resolve_model, save_checkpoint
 from ..config import ModelConfig, SamplingConfig, UNetConfig, config_from_dict
+from ..params import check_number, check_sampler
 from ..pipeline import BassGenerator, LatentStats
 from ..unet import UNet1d
 from .autoencoder_train import load_autoencoder
@@ -62,24 +63,26 @@ def export_generator(mix_ae: str | Path | SpectrogramAutoencoder, bass_ae: str |
     return gen.save(out, dtype=dtype, extra=info)
 
 
+_RETUNABLE = ("steps", "cfg", "phi", "grounding", "style_cfg", "sampler")
+
+
 def retune_generator(model: str | Path, out: str | Path, *, name: str | None = None, model_id: str | None = None,
-                     dtype: torch.dtype | None = torch.float16, **sampling) -> Path:
+                     dtype: torch.dtype | None = None, **sampling) -> Path:
     """Write ``model`` (a bundled name or a path) again to ``out`` with other stored sampling
-    defaults: the weights, statistics and the rest of the config stay as they are. ``sampling``
-    holds the :class:`SamplingConfig` fields to change (None keeps the model's value); ``name``
+    defaults: the tensors (as stored, or cast to ``dtype``), the statistics and the rest of the
+    config stay as they are. ``sampling`` holds the settings to change (steps, cfg, phi, grounding,
+    style_cfg, sampler; None keeps the model's value), checked against :mod:`..params`; ``name``
     defaults to the model's own, ``model_id`` to the stem of ``out`` (as :func:`export_generator`
-    does), and the source's id is kept as ``retuned_from``. An fp16 model written as fp16 keeps its weights
-    bit for bit. Raises ValueError for an unknown field or a value outside the parameter ranges."""
-    gen = BassGenerator.from_pretrained(model, device="cpu", precision="fp32")
-    fields = {f.name for f in dataclasses.fields(SamplingConfig)}
-    unknown = sorted(set(sampling) - fields)
+    does), and the source's id is kept as ``retuned_from``.
+    Raises ValueError for an unknown setting or a value outside the parameter ranges."""
+    unknown = sorted(set(sampling) - set(_RETUNABLE))
     if unknown:
         raise ValueError(f"unknown sampling setting(s): {', '.join(unknown)}")
-    new = dataclasses.replace(gen.config.sampling, **{k: v for k, v in sampling.items() if v is not None})
-    gen._settings(new.steps, new.cfg, new.phi, new.grounding, new.style_cfg, new.sampler, None, 1)  # the ranges
-    gen.config = dataclasses.replace(gen.config, sampling=new, name=name or gen.config.name)
-    old = load_checkpoint(resolve_model(model), kind="generator").meta["extra"]
-    gen.model_id = model_id or Path(out).stem
-    info = {k: v for k, v in old.items() if k != "model_id"}
-    info["retuned_from"] = old.get("model_id", Path(str(model)).stem)
-    return gen.save(out, dtype=dtype, extra=info)
+    given = {k: check_sampler(v) if k == "sampler" else check_number(k, v) for k, v in sampling.items()
+             if v is not None}
+    ck = load_checkpoint(resolve_model(model), kind="generator")
+    config = {**ck.config, "sampling": {**ck.config["sampling"], **given}, "name": name or ck.config["name"]}
+    config_from_dict(ModelConfig, config)  # still a whole, valid model config
+    extra = {k: v for k, v in ck.meta["extra"].items() if k != "model_id"}
+    extra.update(model_id=model_id or Path(out).stem, retuned_from=ck.meta["extra"].get("model_id", ck.path.stem))
+    return save_checkpoint(out, ck.tensors, kind="generator", config=config, extra=extra, dtype=dtype)

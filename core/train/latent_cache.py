@@ -42,7 +42,7 @@ from ..unet import style_vector
 
 log = logging.getLogger(__name__)
 
-__all__ = ["build_latent_cache", "LatentCache", "CachedSong"]
+__all__ = ["build_latent_cache", "cache_file_name", "LatentCache", "CachedSong"]
 
 
 def _read_mono(path: Path, rate: int) -> np.ndarray:
@@ -92,6 +92,11 @@ def _encode_song(song: Song, mix_ae: SpectrogramAutoencoder, bass_ae: Spectrogra
     return out
 
 
+def cache_file_name(song: str) -> str:
+    """The file a song's latents get in a cache's ``songs/`` folder (the name made file-safe)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in song) + ".safetensors"
+
+
 def build_latent_cache(manifest: str | Path, mix_ae: SpectrogramAutoencoder, bass_ae: SpectrogramAutoencoder,
                        out_dir: str | Path, *, mixes_per_song: int = 4, seed: int = 0, device: str = "cpu",
                        mix_rms_db: float | None = -20.0, processing: str = "none", features: bool = False,
@@ -129,8 +134,7 @@ def build_latent_cache(manifest: str | Path, mix_ae: SpectrogramAutoencoder, bas
     for i, song in enumerate(songs):
         if shard is not None and i % shard[1] != shard[0]:
             continue
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in song.song)
-        path = out / "songs" / f"{safe}.safetensors"
+        path = out / "songs" / cache_file_name(song.song)
         if not path.is_file():
             rng = np.random.default_rng([seed, i])
             try:

@@ -14,10 +14,7 @@ import sys
 from pathlib import Path
 
 from groundbass.core.data.manifest import read_manifest, write_manifest
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)   # as build_latent_cache names files
+from groundbass.core.train.latent_cache import cache_file_name
 
 
 def main(out_manifest: str, out_cache: str, parts: list[str]) -> None:
@@ -32,11 +29,11 @@ def main(out_manifest: str, out_cache: str, parts: list[str]) -> None:
             sys.exit(f"{cache}: made with other autoencoders, processing or features than {parts[0]}")
         info = info or dict(this, manifest=str(Path(out_manifest).resolve()), merged=parts)
         for song in read_manifest(manifest):
-            src = Path(cache).resolve() / "songs" / f"{_safe(song.song)}.safetensors"
+            src = Path(cache).resolve() / "songs" / cache_file_name(song.song)
             if not src.is_file():
                 continue            # skipped when the cache was built: skip it here too
             renamed = dataclasses.replace(song, song=f"{prefix}{song.song}")
-            link = out / "songs" / f"{_safe(renamed.song)}.safetensors"
+            link = out / "songs" / cache_file_name(renamed.song)
             if not link.exists():
                 os.symlink(src, link)
             songs.append(renamed)
