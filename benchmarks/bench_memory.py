@@ -2,7 +2,7 @@
 
     python benchmarks/bench_memory.py --model default --minutes 3,7.5,15 --steps 4
 
-For each length a synthetic 44.1 kHz stereo mix (16-bit WAV, as a DAW renders it) goes through
+For each length a synthetic 44.1 kHz (``--rate``) stereo mix (16-bit WAV, as a DAW renders it) goes through
 ``groundbass generate`` in a fresh process; its peak RSS (``RUSAGE_CHILDREN`` of a wrapper) and
 wall time are printed, with the growth per minute fitted over the lengths. The issue's target:
 a 15-minute mix under 1.5 GB. ``--steps`` only shortens the run: the sampler's memory does not
@@ -44,21 +44,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minutes", default="3,7.5,15", help="comma-separated mix lengths in minutes")
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--rate", type=int, default=44100, help="the mix's sample rate (48000: the resampled path)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for minutes in (float(m) for m in a.minutes.split(",")):
-            mix = write_mix(Path(tmp) / "mix.wav", 60 * minutes)
+            mix = write_mix(Path(tmp) / "mix.wav", 60 * minutes, a.rate)
             rows.append({"minutes": minutes, **run_generate(mix, Path(tmp) / "bass.wav", a.model, a.device,
                                                              ["--steps", str(a.steps)])})
     slope = float(np.polyfit([r["minutes"] for r in rows], [r["peak_rss_mb"] for r in rows], 1)[0]) \
         if len(rows) > 1 else None
-    result = {"cpu": cpu_description(), "model": a.model, "steps": a.steps, "rows": rows, "mb_per_minute": slope}
+    result = {"cpu": cpu_description(), "model": a.model, "steps": a.steps, "rate": a.rate, "rows": rows,
+              "mb_per_minute": slope}
     if a.json:
         print(json.dumps(result, indent=1))
         return 0
-    print(f"CPU: {result['cpu']}; model {a.model}; --steps {a.steps}")
+    print(f"CPU: {result['cpu']}; model {a.model}; --steps {a.steps}; mix {a.rate} Hz stereo 16-bit")
     print(f"{'minutes':>8} {'peak RSS MB':>12} {'wall s':>8}")
     for r in rows:
         print(f"{r['minutes']:8.1f} {r['peak_rss_mb']:12.0f} {r['wall_s']:8.1f}")

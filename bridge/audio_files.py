@@ -16,17 +16,18 @@ import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 import soundfile as sf
 
-from groundbass.core.atomic import atomic_path, open_directory, write_in_directory
+from groundbass.core.atomic import StagedFiles, atomic_path, open_directory, write_in_directory
+from groundbass.core.stream import ScratchSignal, ScratchWriter
 
 from .paths import path_problem
 
 __all__ = ["AUDIO_EXTENSIONS", "AudioFileError", "AudioData", "read_audio", "write_audio_atomic",
-           "subtype_for", "bit_depth_of", "sha256_file", "path_problem"]
+           "subtype_for", "bit_depth_of", "sha256_file", "path_problem", "stage_audio"]
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".aiff", ".aif", ".ogg", ".mp3")
 """Input formats read (case-insensitive)."""
@@ -45,7 +46,10 @@ class AudioData:
     """Decoded audio: ``samples`` float32 (frames, channels), ``sample_rate`` in Hz, the file's
     soundfile ``format`` (``WAV``, ``FLAC`` ...) and ``subtype`` (``PCM_24`` ...). A file read
     with ``downmix`` has one channel in ``samples``; ``file_channels`` and ``file_peak`` are the
-    file's own channel count and largest absolute sample (None: those of ``samples``)."""
+    file's own channel count and largest absolute sample (None: those of ``samples``). A file
+    read with ``stream_rate`` has no ``samples`` (an empty array) but a ``signal``: its mono
+    downmix at that rate in a scratch file (close it when done); ``frames`` counts the file's
+    frames either way."""
 
     samples: np.ndarray
     sample_rate: int
@@ -53,17 +57,21 @@ class AudioData:
     subtype: str
     file_channels: int | None = None
     file_peak: float | None = None
+    frames: int | None = None
+    signal: ScratchSignal | None = None
 
     def __post_init__(self) -> None:
         if self.file_channels is None:
             self.file_channels = int(self.samples.shape[1])
         if self.file_peak is None:
             self.file_peak = float(np.abs(self.samples).max()) if self.samples.size else 0.0
+        if self.frames is None:
+            self.frames = int(self.samples.shape[0])
 
     @property
     def duration_s(self) -> float:
-        """Length in seconds."""
-        return self.samples.shape[0] / self.sample_rate
+        """Length in seconds (of the file: also when it was read into a ``signal``)."""
+        return self.frames / self.sample_rate
 
     @property
     def channels(self) -> int:
@@ -92,29 +100,53 @@ def _wav_truncated(path: Path) -> bool:
         return False
 
 
-def _read_downmixed(f: sf.SoundFile, block: int = 1 << 18) -> tuple[np.ndarray, bool, float]:
+def _read_downmixed(f: sf.SoundFile, sink: Callable[[np.ndarray], None] | None = None,
+                    block: int = 1 << 18) -> tuple[np.ndarray, int, bool, float]:
     """The mono downmix (frames, 1) of an open file read block by block (the channel mean, as
-    :func:`groundbass.core.audio.to_mono`: row by row, so equal to the whole-file mean), whether
-    every sample was finite, and the file's peak — without a full-length multichannel copy."""
-    parts, finite, top = [], True, 0.0
+    :func:`groundbass.core.audio.to_mono`: row by row, so equal to the whole-file mean), the
+    frames read, whether every sample was finite, and the file's peak — without a full-length
+    multichannel copy. With ``sink`` each downmixed block goes there instead, and the returned
+    downmix is empty (nothing of the file's length is held)."""
+    parts, frames, finite, top = [], 0, True, 0.0
     while True:
         x = f.read(block, dtype="float32", always_2d=True)
         if x.shape[0] == 0:
             break
+        frames += x.shape[0]
         finite = finite and bool(np.isfinite(x).all())
         if finite:
             top = max(top, float(np.abs(x).max()))
-        parts.append(x.mean(axis=1, keepdims=True) if x.shape[1] > 1 else x.copy())
+        mono = x.mean(axis=1, keepdims=True) if x.shape[1] > 1 else x.copy()
+        if sink is None:
+            parts.append(mono)
+        elif finite:
+            sink(mono[:, 0])
     data = np.concatenate(parts) if parts else np.zeros((0, 1), np.float32)
-    return data, finite, top
+    return data, frames, finite, top
 
 
 def read_audio(path: str | Path, what: str = "mix", *, min_seconds: float = MIN_SECONDS,
-               downmix: bool = False) -> AudioData:
+               downmix: bool = False, stream_rate: int | None = None) -> AudioData:
     """Read and check an audio file. Raises :class:`AudioFileError` ("<path>: <problem>") for a
     missing, unreadable, zero-length, unsupported, corrupt or truncated file, NaN/Inf samples,
     a rate outside 8-192 kHz, or audio shorter than ``min_seconds``. ``downmix``: keep only the
-    mono downmix, read block by block (a 15-minute stereo file is 320 MB as float32)."""
+    mono downmix, read block by block (a 15-minute stereo file is 320 MB as float32).
+    ``stream_rate``: keep the mono downmix, resampled to that rate on the way, in a scratch
+    file (``AudioData.signal``), so nothing of the file's length stays in memory."""
+    writer: list[ScratchWriter] = []  # made once the file's rate is known, after the checks
+    try:
+        audio = _read_audio(path, what, min_seconds, downmix or stream_rate is not None, stream_rate, writer)
+        if writer:
+            audio.signal = writer[0].finish()
+        return audio
+    except BaseException:
+        for w in writer:
+            w.close()
+        raise
+
+
+def _read_audio(path: str | Path, what: str, min_seconds: float, downmix: bool, stream_rate: int | None,
+                writer: list[ScratchWriter]) -> AudioData:
     path = Path(path)
     label = f"{path}" if what == "mix" else f"{path} ({what})"
     try:
@@ -142,10 +174,13 @@ def read_audio(path: str | Path, what: str = "mix", *, min_seconds: float = MIN_
     try:
         with sf.SoundFile(os.fsencode(path)) as f:
             fmt, subtype, rate, frames, channels = f.format, f.subtype, f.samplerate, f.frames, f.channels
+            if stream_rate is not None and 8000 <= rate <= 192000:
+                writer.append(ScratchWriter(int(rate), int(stream_rate)))
             if downmix:
-                data, finite, top = _read_downmixed(f)
+                data, n, finite, top = _read_downmixed(f, writer[0].push if writer else None)
             else:
                 data = f.read(dtype="float32", always_2d=True)
+                n = data.shape[0]
                 finite = bool(np.isfinite(data).all())
                 top = float(np.abs(data).max()) if finite and data.size else 0.0
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
@@ -153,15 +188,15 @@ def read_audio(path: str | Path, what: str = "mix", *, min_seconds: float = MIN_
         raise AudioFileError(f"{label}: not a readable audio file, corrupt or truncated ({detail})") from None
     except OSError as exc:
         raise AudioFileError(f"{label}: cannot read ({path_problem(exc)})") from None
-    if frames > 0 and 0 < data.shape[0] < frames and fmt not in ("MP3", "OGG"):
-        raise AudioFileError(f"{label}: truncated file ({data.shape[0]} of {frames} frames decoded)")
-    if data.shape[0] == 0:
+    if frames > 0 and 0 < n < frames and fmt not in ("MP3", "OGG"):
+        raise AudioFileError(f"{label}: truncated file ({n} of {frames} frames decoded)")
+    if n == 0:
         raise AudioFileError(f"{label}: zero-length audio (no samples)")
     if not finite:
         raise AudioFileError(f"{label}: contains NaN or Inf samples")
     if not 8000 <= rate <= 192000:
         raise AudioFileError(f"{label}: sample rate {rate} Hz is outside 8000-192000 Hz")
-    audio = AudioData(data, int(rate), fmt, subtype, file_channels=int(channels), file_peak=top)
+    audio = AudioData(data, int(rate), fmt, subtype, file_channels=int(channels), file_peak=top, frames=n)
     if audio.duration_s < min_seconds:
         raise AudioFileError(f"{label}: too short ({audio.duration_s:.2f} s; at least {min_seconds} s needed)")
     return audio
@@ -193,15 +228,37 @@ def _write_blocks(file, samples: np.ndarray, sample_rate: int, fmt: str, subtype
     converted copy of the samples in memory. ``channels`` > the samples' own (one): each block
     is repeated to that many channels as it is written (a dual-mono file from mono samples)."""
     own = 1 if samples.ndim == 1 else samples.shape[1]
-    channels = own if channels is None else int(channels)
-    if channels != own and own != 1:
-        raise ValueError(f"cannot write {own}-channel samples as {channels} channels")
+    _write_pieces(file, [samples], sample_rate, fmt, subtype, own if channels is None else int(channels), block)
+
+
+def _write_pieces(file, pieces: Iterable[np.ndarray], sample_rate: int, fmt: str, subtype: str, channels: int,
+                  block: int = 1 << 17) -> None:
+    """Write audio that arrives as ``pieces`` ((n,) or (n, channels) float32, in order) in
+    blocks of at most ``block`` frames; mono pieces are repeated to ``channels`` as they are
+    written."""
     with sf.SoundFile(file, "w", sample_rate, channels, subtype=subtype, format=fmt.upper()) as f:
-        for i in range(0, samples.shape[0], block):
-            part = samples[i:i + block]
-            if channels != own:
-                part = np.repeat(part.reshape(-1, 1), channels, axis=1)
-            f.write(part)
+        for samples in pieces:
+            own = 1 if samples.ndim == 1 else samples.shape[1]
+            if channels != own and own != 1:
+                raise ValueError(f"cannot write {own}-channel samples as {channels} channels")
+            for i in range(0, samples.shape[0], block):
+                part = samples[i:i + block]
+                if channels != own:
+                    part = np.repeat(part.reshape(-1, 1), channels, axis=1)
+                f.write(part)
+
+
+def stage_audio(staged: StagedFiles, path: Path, pieces: Iterable[np.ndarray], sample_rate: int, fmt: str,
+                subtype: str, channels: int) -> None:
+    """Write audio arriving as ``pieces`` to a temporary file for ``path`` in ``staged``
+    (renamed into place at its commit). Raises :class:`AudioFileError` naming ``path`` for a
+    write that fails (disk full ...); other errors of ``pieces`` propagate as they are."""
+    try:
+        staged.write(Path(path).name, lambda f: _write_pieces(f, pieces, sample_rate, fmt, subtype, channels))
+    except OSError as exc:
+        raise AudioFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise AudioFileError(f"{path}: cannot write ({str(exc).splitlines()[0]})") from None
 
 
 def write_audio_atomic(path: Path, samples: np.ndarray, sample_rate: int, fmt: str, subtype: str,

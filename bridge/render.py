@@ -25,14 +25,15 @@ from typing import Callable
 
 import numpy as np
 
-from groundbass.core.atomic import atomic_path
+from groundbass.core.atomic import StagedFiles, atomic_path
 from groundbass.core.audio import fit_length
 from groundbass.core.midi import audio_to_midi, estimate_tempo, notes_to_midi, parse_grid, parse_time_signature
 from groundbass.core.params import CROSSFADE_DEFAULT, NUMBERS, check_edit_method, check_sampler
 from groundbass.core.pipeline import BassGenerator
 from groundbass.core.postfx import ChainError, ChainSpec, apply_postfx, load_chain_spec
+from groundbass.core.stream import resample_pieces
 
-from .audio_files import AudioFileError, bit_depth_of, read_audio, subtype_for, write_audio_atomic
+from .audio_files import AudioData, AudioFileError, bit_depth_of, read_audio, stage_audio, subtype_for
 from .paths import path_problem
 
 __all__ = ["RenderParams", "RenderResult", "RenderError", "RenderCancelled", "render_file",
@@ -389,10 +390,36 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
     stages = ["read", "encode", "diffusion", "decode", "postfx"] + (["midi"] if params.midi else []) + ["write"]
     prog = _Progress(progress, should_stop, stages)
     prog("read", 0, 1)
+    streamed = _streams(params, spec)
     try:
         # the model hears the mono downmix: read only that (and the file's channel count and
-        # peak), unless match_mix measures the mix's own channels later
-        mix = read_audio(mix_path, downmix=not params.match_mix)
+        # peak), unless match_mix measures the mix's own channels later; a plain generation
+        # reads it into a scratch file at the model's rate and never holds it (or the bass) whole
+        mix = read_audio(mix_path, downmix=not params.match_mix, stream_rate=gen.sample_rate if streamed else None)
+    except AudioFileError as exc:
+        raise RenderError(str(exc)) from None
+    try:
+        return _render(gen, mix, mix_path, out_path, params, spec, fmt, outs, midis, prog, should_stop,
+                       folder_check)
+    finally:
+        if mix.signal is not None:
+            mix.signal.close()
+
+
+def _streams(params: RenderParams, spec: ChainSpec) -> bool:
+    """Whether a render runs streamed end to end (mix read into a scratch file, the bass
+    decoded, resampled, checked and written piece by piece): a plain generation with no
+    post-processing that needs the whole bass (plugins, limiter, loudness), no MIDI, no edit,
+    transition or loop."""
+    return not (params.keep or params.span is not None or params.loop or params.midi or params.match_mix
+                or params.loudness is not None or spec.plugins or spec.ceiling_db is not None)
+
+
+def _render(gen: BassGenerator, mix: AudioData, mix_path: Path, out_path: Path, params: RenderParams,
+            spec: ChainSpec, fmt: str, outs: list[Path], midis: list[Path], prog: "_Progress",
+            should_stop: Callable[[], bool] | None, folder_check: Callable[[Path], None] | None) -> RenderResult:
+    """:func:`render_file` once the mix is read."""
+    try:
         style = read_audio(Path(params.style), "style file", min_seconds=0.0) if params.style else None
         kept = read_audio(Path(params.keep), "kept bass", min_seconds=0.0) if params.keep else None
         target = read_audio(Path(params.transition_to), "transition reference", min_seconds=0.0) \
@@ -445,6 +472,18 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
         except ValueError as exc:
             raise RenderError(f"{params.keep}: {exc}") from None
         src_rate = kept.sample_rate
+    elif mix.signal is not None:  # streamed: decode, resample, check and write piece by piece
+        rate_out = int(params.sample_rate or mix.sample_rate)
+        length_out = int(round(mix.frames * rate_out / mix.sample_rate))
+        streams = gen.generate_stream(mix.signal, sample_rate=mix.sample_rate, length=mix.frames, seed=seed,
+                                      variations=params.variations, **sampling)
+        audios = (resample_pieces(pieces, mix.sample_rate, rate_out, length_out) for pieces in streams)
+        written = _write_outputs(outs, audios, [mix.file_channels] * len(outs), rate_out, fmt, subtype,
+                                 folder_check, mix_silent, should_stop, before_commit=lambda: (prog("postfx", 0, 1),
+                                                                                               prog("write", 0, 1)))
+        timings = prog.finish()
+        log.info("%s -> %s (%.1f s audio, %.1f s, streamed)", mix_path, out_path, mix.duration_s, timings["total"])
+        return RenderResult(written, [], seeds, mix.duration_s, timings)
     else:
         channels = mix.file_channels  # the bass is written in the input's channel count
         generated = gen.generate(mix.samples, mix.sample_rate, seed=seed, variations=params.variations,
@@ -491,16 +530,13 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
     prog("write", 0, 1)
     if should_stop is not None and should_stop():
         raise RenderCancelled("render cancelled")
-    for path, audio in zip(outs, processed):
-        check_output_audio(audio, path, mix_silent)
-    written: list[Path] = []
+    written = _write_outputs(outs, ([a] for a in processed),
+                             [max(channels, 1 if a.ndim == 1 else a.shape[1]) for a in processed],
+                             rate_out, fmt, subtype, folder_check, mix_silent, None)
     try:
-        for i, (path, audio) in enumerate(zip(outs, processed)):
-            written.append(write_audio_atomic(path, audio, rate_out, fmt, subtype, folder_check,
-                                              channels=max(channels, 1 if audio.ndim == 1 else audio.shape[1])))
-            if params.midi:
-                written.append(_write_midi_atomic(midis[i], notes[i], params.quantize, folder_check,
-                                                  parse_time_signature(params.time_signature or "4/4")))
+        for i in range(len(outs) if params.midi else 0):
+            written.append(_write_midi_atomic(midis[i], notes[i], params.quantize, folder_check,
+                                              parse_time_signature(params.time_signature or "4/4")))
     except AudioFileError as exc:
         _remove(written)
         raise RenderError(str(exc)) from None
@@ -512,34 +548,101 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
     return RenderResult(outs, midis, seeds, duration_s, timings)
 
 
+def _write_outputs(outs: list[Path], audios, channels: list[int], rate: int, fmt: str, subtype: str,
+                   folder_check: Callable[[Path], None] | None, mix_silent: bool,
+                   should_stop: Callable[[], bool] | None, before_commit: Callable[[], object] | None = None,
+                   ) -> list[Path]:
+    """Write every output or none: each of ``audios`` (an iterable of pieces per output, in
+    order) goes through an :class:`OutputGuard` into a temporary file in the outputs' folder,
+    and only when all are written and checked are they renamed into place. Raises
+    :class:`RenderError` (one line naming the file) or :class:`RenderCancelled`."""
+    folder = Path(outs[0]).parent
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise RenderError(f"{folder}: cannot write to the output folder")
+    try:
+        staged = StagedFiles(folder, folder_check)
+    except OSError as exc:
+        raise RenderError(f"{folder}: cannot open the output folder ({exc.strerror or exc})") from None
+    with staged:
+        try:
+            for path, pieces, ch in zip(outs, audios, channels):
+                guard = OutputGuard(path, mix_silent)
+                stage_audio(staged, path, guard.watch(pieces, should_stop), rate, fmt, subtype, ch)
+                guard.check()
+            if before_commit is not None:
+                before_commit()
+            return staged.commit()
+        except AudioFileError as exc:
+            raise RenderError(str(exc)) from None
+        except OSError as exc:
+            raise RenderError(f"{outs[0]}: cannot write ({exc.strerror or exc})") from None
+
+
 SILENCE_PEAK = 10 ** (-80 / 20)  # below -80 dBFS peak a signal counts as silent
 
 
-def check_output_audio(audio: np.ndarray, path: Path, mix_silent: bool) -> None:
-    """The last guard before a bass is written: refuse (RenderError naming ``path``) audio with
-    NaN/Inf samples, a DC or full-scale signal (a speaker-damaging file: over 5 % of the
-    samples at -0.1 dBFS or beyond, or a mean offset above -20 dBFS), or silence where the mix
-    is not silent."""
-    a = np.asarray(audio)
-    if a.size == 0:
-        raise RenderError(f"{path}: the generated bass is empty; nothing written")
-    full_scale = np.float32(10 ** (-0.1 / 20))
-    peak, loud, total = 0.0, 0, np.zeros(a.shape[1:], np.float64)
-    block = 1 << 18  # frames at a time: no full-length float64 copy or temporaries
-    for i in range(0, a.shape[0], block):
-        x = np.abs(np.asarray(a[i:i + block], dtype=np.float32))
-        if not np.isfinite(x).all():
+class OutputGuard:
+    """The last guard before a bass is written, fed block by block as the bass is written
+    (:meth:`watch`) or all at once (:func:`check_output_audio`), then :meth:`check`-ed before
+    the file is renamed into place: refuse audio with NaN/Inf samples, a DC or full-scale
+    signal (a speaker-damaging file: over 5 % of the samples at -0.1 dBFS or beyond, or a mean
+    offset above -20 dBFS), or silence where the mix is not silent."""
+
+    _FULL_SCALE = np.float32(10 ** (-0.1 / 20))
+
+    def __init__(self, path: Path, mix_silent: bool) -> None:
+        self.path, self.mix_silent = Path(path), mix_silent
+        self.peak, self.loud, self.size, self.frames = 0.0, 0, 0, 0
+        self.total: np.ndarray | float = 0.0
+        self.finite = True
+
+    def add(self, audio: np.ndarray, block: int = 1 << 18) -> None:
+        """Measure ``audio`` ((n,) or (n, channels)), ``block`` frames at a time: no full-length
+        float64 copy or temporaries."""
+        a = np.asarray(audio)
+        for i in range(0, a.shape[0], block):
+            x = np.abs(np.asarray(a[i:i + block], dtype=np.float32))
+            if not np.isfinite(x).all():
+                self.finite = False
+                return
+            self.peak = max(self.peak, float(x.max()))
+            self.loud += int(np.count_nonzero(x >= self._FULL_SCALE))
+            self.total = self.total + np.sum(a[i:i + block], axis=0, dtype=np.float64)
+        self.size += a.size
+        self.frames += a.shape[0]
+
+    def watch(self, pieces, should_stop: Callable[[], bool] | None = None):
+        """``pieces`` passed through unchanged, each measured on the way (and ``should_stop``
+        polled: True raises :class:`RenderCancelled`)."""
+        for piece in pieces:
+            if should_stop is not None and should_stop():
+                raise RenderCancelled("render cancelled")
+            self.add(piece)
+            yield piece
+
+    def check(self) -> None:
+        """Raise :class:`RenderError` naming the file if what was measured must not be written."""
+        path = self.path
+        if not self.finite:
             raise RenderError(f"{path}: the generated bass has NaN/Inf samples; nothing written")
-        peak = max(peak, float(x.max()))
-        loud += int(np.count_nonzero(x >= full_scale))
-        total += np.sum(a[i:i + block], axis=0, dtype=np.float64)
-    if loud / a.size > 0.05:
-        raise RenderError(f"{path}: the generated bass is pinned at full scale "
-                          f"({100 * loud / a.size:.0f} % of samples at -0.1 dBFS or beyond); nothing written")
-    if float(np.max(np.abs(total / a.shape[0]))) > 0.1:
-        raise RenderError(f"{path}: the generated bass has a DC offset above -20 dBFS; nothing written")
-    if peak < SILENCE_PEAK and not mix_silent:
-        raise RenderError(f"{path}: the generated bass is silent although the mix is not; nothing written")
+        if self.size == 0:
+            raise RenderError(f"{path}: the generated bass is empty; nothing written")
+        if self.loud / self.size > 0.05:
+            share = 100 * self.loud / self.size
+            raise RenderError(f"{path}: the generated bass is pinned at full scale "
+                              f"({share:.0f} % of samples at -0.1 dBFS or beyond); nothing written")
+        if float(np.max(np.abs(np.asarray(self.total) / self.frames))) > 0.1:
+            raise RenderError(f"{path}: the generated bass has a DC offset above -20 dBFS; nothing written")
+        if self.peak < SILENCE_PEAK and not self.mix_silent:
+            raise RenderError(f"{path}: the generated bass is silent although the mix is not; nothing written")
+
+
+def check_output_audio(audio: np.ndarray, path: Path, mix_silent: bool) -> None:
+    """:class:`OutputGuard` of a whole bass: raise :class:`RenderError` naming ``path`` for
+    audio that must not be written."""
+    guard = OutputGuard(path, mix_silent)
+    guard.add(audio)
+    guard.check()
 
 
 def _resample(audio: np.ndarray, rate_in: int, rate_out: int, length: int) -> np.ndarray:

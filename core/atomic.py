@@ -13,7 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
-__all__ = ["atomic_path", "write_bytes_atomic", "write_text_atomic", "open_directory", "write_in_directory"]
+__all__ = ["atomic_path", "write_bytes_atomic", "write_text_atomic", "open_directory", "write_in_directory",
+           "StagedFiles"]
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -89,15 +90,21 @@ def open_directory(path: str | os.PathLike) -> tuple[int, Path]:
         raise
 
 
-def write_in_directory(dir_fd: int, name: str, write: Callable[[BinaryIO], None], fsync: bool = True) -> None:
-    """Atomically create or replace file ``name`` inside the open folder ``dir_fd``: ``write(f)``
-    fills a fresh hidden temporary file there (never following a symlink), which is then
-    renamed to ``name`` within the same folder. On error the temporary file is removed."""
+def _create_temp(dir_fd: int, name: str) -> tuple[int, str]:
+    """A fresh hidden temporary file for ``name`` inside the open folder ``dir_fd``, created
+    exclusively and never through a symlink, with the usual permissions -> (fd, its name)."""
     if os.sep in name or (os.altsep and os.altsep in name) or name in ("", ".", ".."):
         raise ValueError(f"{name!r} is not a plain file name")
     tmp = f".{name}.{os.getpid()}.{os.urandom(4).hex()}.part"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(tmp, flags, 0o666 & ~_UMASK, dir_fd=dir_fd)
+    return os.open(tmp, flags, 0o666 & ~_UMASK, dir_fd=dir_fd), tmp
+
+
+def write_in_directory(dir_fd: int, name: str, write: Callable[[BinaryIO], None], fsync: bool = True) -> None:
+    """Atomically create or replace file ``name`` inside the open folder ``dir_fd``: ``write(f)``
+    fills a fresh hidden temporary file there (never following a symlink), which is then
+    renamed to ``name`` within the same folder. On error the temporary file is removed."""
+    fd, tmp = _create_temp(dir_fd, name)
     try:
         with os.fdopen(fd, "w+b") as f:
             write(f)
@@ -109,3 +116,60 @@ def write_in_directory(dir_fd: int, name: str, write: Callable[[BinaryIO], None]
         with contextlib.suppress(OSError):
             os.unlink(tmp, dir_fd=dir_fd)
         raise
+
+
+class StagedFiles:
+    """Several files written to hidden temporary names in one folder, then renamed into place
+    together by :meth:`commit` — so a failure while writing the third leaves none of them (and
+    no replaced old file) behind. Used as a context manager, an exception discards every
+    temporary file. ``folder_check(real_folder)`` is called once with the real path of the
+    folder as opened; the files are made relative to that open folder (see
+    :func:`write_in_directory`)."""
+
+    def __init__(self, folder: str | os.PathLike, folder_check: Callable[[Path], None] | None = None) -> None:
+        self.folder = Path(folder)
+        self._fd, real = open_directory(self.folder)
+        try:
+            if folder_check is not None:
+                folder_check(real)
+        except BaseException:
+            os.close(self._fd)
+            raise
+        self._pending: list[tuple[str, str]] = []
+
+    def write(self, name: str, write: Callable[[BinaryIO], None]) -> None:
+        """Fill a fresh temporary file for ``name`` (a plain file name in the folder) with
+        ``write(f)`` and fsync it; it becomes ``name`` at :meth:`commit`."""
+        fd, tmp = _create_temp(self._fd, name)
+        self._pending.append((tmp, name))
+        with os.fdopen(fd, "w+b") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def commit(self) -> list[Path]:
+        """Rename every temporary file to its name; returns the final paths."""
+        done = []
+        while self._pending:
+            tmp, name = self._pending[0]
+            os.replace(tmp, name, src_dir_fd=self._fd, dst_dir_fd=self._fd)
+            self._pending.pop(0)
+            done.append(self.folder / name)
+        return done
+
+    def discard(self) -> None:
+        """Remove every temporary file not yet committed."""
+        for tmp, _ in self._pending:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=self._fd)
+        self._pending.clear()
+
+    def close(self) -> None:
+        self.discard()
+        os.close(self._fd)
+
+    def __enter__(self) -> "StagedFiles":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

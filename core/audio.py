@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import soxr
 
-__all__ = ["MIN_RATE", "MAX_RATE", "to_mono", "resample", "fit_length", "to_layout", "check_rate", "level_gain"]
+__all__ = ["MIN_RATE", "MAX_RATE", "to_mono", "resample", "fit_length", "to_layout", "check_rate", "level_gain",
+           "gain_for_level"]
 
 MIN_RATE = 8000
 MAX_RATE = 192000
@@ -96,7 +97,12 @@ def rms(x: np.ndarray) -> float:
 
 def level_gain(x: np.ndarray, target_db: float | None) -> float:
     """Linear gain that brings ``x`` to an RMS of ``target_db`` dBFS (1.0 if None or near-silent)."""
-    if target_db is None:
+    return 1.0 if target_db is None else gain_for_level(rms(x), target_db)
+
+
+def gain_for_level(level: float, target_db: float | None) -> float:
+    """Linear gain that brings a signal of RMS ``level`` to ``target_db`` dBFS (1.0 if None or
+    near-silent)."""
+    if target_db is None or level < 1e-6:
         return 1.0
-    level = rms(x)
-    return 1.0 if level < 1e-6 else float(10 ** (target_db / 20) / level)
+    return float(10 ** (target_db / 20) / level)

@@ -26,10 +26,18 @@ from .config import AutoencoderConfig
 from .layers import Downsample1d, Upsample1d, res_stack
 from .pitch_phase import CarrierStream, carrier_phase
 from .spectral import griffin_lim, istft, log_power, log_power_low_bins, stft
+from .stream import windows
 
 __all__ = ["SpectrogramAutoencoder", "Reconstruction"]
 
 _LOG_SCALE = 5.0  # log-power values are divided by this before the encoder
+
+
+def _fit(wave: torch.Tensor, length: int | None) -> torch.Tensor:
+    """Crop or zero-pad the last axis of ``wave`` to ``length`` (None: as it is)."""
+    if length is None:
+        return wave
+    return wave[..., :length] if wave.shape[-1] >= length else F.pad(wave, (0, length - wave.shape[-1]))
 
 
 class Encoder(nn.Module):
@@ -250,18 +258,20 @@ class SpectrogramAutoencoder(nn.Module):
         Each window sees ``context`` latent frames of audio on both sides, which are cut
         from its output, so memory stays bounded for any length.
         """
-        total = self.latent_frames(wave.shape[-1])
+        n = wave.shape[-1]
+        return self.encode_read(lambda lo, hi: F.pad(wave[:, lo:min(hi, n)], (0, max(0, hi - max(lo, n)))), n,
+                                chunk_frames, context)
+
+    def encode_read(self, read, samples: int, chunk_frames: int = 1024, context: int = 16) -> torch.Tensor:
+        """:meth:`encode_chunked` of a waveform of ``samples`` samples handed out by ranges:
+        ``read(lo, hi)`` -> (B, hi - lo), zeros past its end. Only one window of audio is
+        held at a time (the mix is read from a :class:`~.stream.Signal` this way)."""
+        total = self.latent_frames(samples)
         if total <= chunk_frames + 2 * context:
-            return self.encode(wave)
-        wave = self._pad(wave)
+            return self.encode(read(0, samples))
         r = self.ratio
-        outs = []
-        for start in range(0, total, chunk_frames):
-            stop = min(start + chunk_frames, total)
-            lo, hi = max(0, start - context), min(total, stop + context)
-            z = self.encode(wave[:, lo * r : hi * r])
-            outs.append(z[:, :, start - lo : start - lo + (stop - start)])
-        return torch.cat(outs, dim=-1)
+        return torch.cat([self.encode(read(w.lo * r, w.hi * r))[:, :, w.keep]
+                          for w in windows(total, chunk_frames, context)], dim=-1)
 
     def decode_chunked(self, latent: torch.Tensor, length: int | None = None, chunk_frames: int = 512,
                        context: int = 16, tuning: float = 0.0) -> torch.Tensor:
@@ -278,19 +288,33 @@ class SpectrogramAutoencoder(nn.Module):
             return self._decode_chunked_pitch(latent, length, chunk_frames, context, tuning)
         outs = []
         phase_prev = None  # IF mode: phase of the frame before this chunk's first kept frame
-        for start in range(0, total, chunk_frames):
-            stop = min(start + chunk_frames, total)
-            lo, hi = max(0, start - context), min(total, stop + context)
-            anchor = (start - lo) * fpl
-            _, spec = self.decode_spectrogram(latent[:, :, lo:hi], phase_prev, anchor)
+        for w in windows(total, chunk_frames, context):
+            _, spec = self.decode_spectrogram(latent[:, :, w.lo:w.hi], phase_prev, w.keep.start * fpl)
             if c.phase == "if":
-                phase_prev = spec.angle()[..., (stop - lo) * fpl - 1]
-            w = istft(spec, c.n_fft, c.hop)
-            outs.append(w[:, (start - lo) * r : (stop - lo) * r])
-        wave = torch.cat(outs, dim=-1)
-        if length is not None:
-            wave = wave[:, :length] if wave.shape[-1] >= length else F.pad(wave, (0, length - wave.shape[-1]))
-        return wave
+                phase_prev = spec.angle()[..., w.keep.stop * fpl - 1]
+            outs.append(istft(spec, c.n_fft, c.hop)[:, w.keep.start * r: w.keep.stop * r])
+        return _fit(torch.cat(outs, dim=-1), length)
+
+    def decode_pieces(self, latent: torch.Tensor, length: int | None = None, chunk_frames: int = 512,
+                      context: int = 16, tuning: float = 0.0):
+        """:meth:`decode_chunked` as an iterator of (B, n) waveform pieces in order, whose
+        concatenation is its result. With ``phase_source="pitch"`` and no Griffin-Lim the song is
+        never held whole: each piece is yielded as soon as its frames are decoded."""
+        c, total = self.cfg, latent.shape[-1]
+        if c.phase_source != "pitch" or c.phase_iters > 0 or total <= chunk_frames + 2 * context:
+            yield self.decode_chunked(latent, length, chunk_frames, context, tuning)
+            return
+        pieces = self._pitch_istft_pieces(self._pitch_windows(latent, chunk_frames, context),
+                                          total * c.frames_per_latent, tuning)
+        left = None if length is None else int(length)
+        for w in pieces:
+            if left is not None:
+                w = w[:, :left]
+                left -= w.shape[-1]
+            if w.shape[-1]:
+                yield w
+        if left:
+            yield latent.new_zeros(latent.shape[0], left)
 
     def _pitch_istft_windowed(self, logpow: torch.Tensor, cls: torch.Tensor, tuning: float,
                               chunk: int = 4096) -> torch.Tensor:
@@ -299,17 +323,22 @@ class SpectrogramAutoencoder(nn.Module):
         return self._pitch_istft_stream(iter([(logpow, cls)]), cls.shape[-1], tuning, chunk)
 
     def _pitch_istft_stream(self, pieces, frames: int, tuning: float, chunk: int = 4096) -> torch.Tensor:
+        """The waveform of :meth:`_pitch_istft_pieces`, concatenated."""
+        return torch.cat(list(self._pitch_istft_pieces(pieces, frames, tuning, chunk)), dim=-1)
+
+    def _pitch_istft_pieces(self, pieces, frames: int, tuning: float, chunk: int = 4096):
         """``istft(polar(mag, carrier_phase(cls)))`` of a song of ``frames`` STFT frames whose
         decoded log power and pitch classes arrive as ``pieces``, an iterator of
         ``(logpow (B, bins, n), cls (B, n))`` in order: ``chunk`` frames are rendered as soon as
         they and their context are known, and the log power before them is dropped, so memory
-        is bounded by a piece and a window, not the song. Every kept sample sees exactly the
+        is bounded by a piece and a window, not the song; the waveform comes out as an iterator
+        of (B, chunk * hop) pieces. Every kept sample sees exactly the
         frames, and the frame values, of the whole-song computation (the carrier's phase comes
         from :class:`~.pitch_phase.CarrierStream`)."""
         c = self.cfg
         ctx = c.n_fft // c.hop + 2  # frames of context: the STFT window and the overlap-add
         track: CarrierStream | None = None
-        buf, buf_lo, got, start, outs = None, 0, 0, 0, []
+        buf, buf_lo, got, start = None, 0, 0, 0
         for logpow, cls in pieces:
             if track is None:
                 track = CarrierStream(cls.shape[0], frames, c.pitch_low, c.hop, c.sample_rate, tuning=tuning,
@@ -327,14 +356,23 @@ class SpectrogramAutoencoder(nn.Module):
                 spec = torch.polar(torch.exp(0.5 * buf[..., lo - buf_lo:hi - buf_lo].clamp(max=30.0)),
                                    track.phase(lo, hi, c.n_fft))
                 w = istft(spec, c.n_fft, c.hop)
-                outs.append(w[:, (start - lo) * c.hop:(stop - lo) * c.hop])
+                yield w[:, (start - lo) * c.hop:(stop - lo) * c.hop]
                 start = stop
             drop = max(0, start - ctx) - buf_lo  # frames no later window reads
             if drop > 0:
                 buf, buf_lo = buf[..., drop:].clone(), buf_lo + drop
         if track is None or start < frames:
             raise ValueError(f"pitch decode stream ended at {got} of {frames} frames")
-        return torch.cat(outs, dim=-1)
+
+    def _pitch_windows(self, latent: torch.Tensor, chunk_frames: int, context: int):
+        """The decoder's (log power (B, bins, n), pitch classes (B, n)) of the song's kept STFT
+        frames, window by window, in order."""
+        fpl = self.cfg.frames_per_latent
+        for w in windows(latent.shape[-1], chunk_frames, context):
+            part, _, heads = self._decoder_out(latent[:, :, w.lo:w.hi])
+            keep = slice(w.keep.start * fpl, w.keep.stop * fpl)
+            yield part[..., keep], heads["pitch"][..., keep].argmax(dim=1)
+            del part, heads
 
     def _decode_chunked_pitch(self, latent: torch.Tensor, length: int | None, chunk_frames: int,
                               context: int, tuning: float = 0.0) -> torch.Tensor:
@@ -342,24 +380,14 @@ class SpectrogramAutoencoder(nn.Module):
         windows and one carrier runs over the whole song, so its phase has no seams. Without
         Griffin-Lim each window goes straight into the streamed iSTFT, so the song's log power is
         never held whole (318 MB for 15 minutes)."""
-        total, fpl, c = latent.shape[-1], self.cfg.frames_per_latent, self.cfg
-
-        def pieces():
-            for start in range(0, total, chunk_frames):
-                stop = min(start + chunk_frames, total)
-                lo, hi = max(0, start - context), min(total, stop + context)
-                part, _, heads = self._decoder_out(latent[:, :, lo:hi])
-                keep = slice((start - lo) * fpl, (stop - lo) * fpl)
-                yield part[..., keep], heads["pitch"][..., keep].argmax(dim=1)
-                del part, heads
-
+        c = self.cfg
         if c.phase_iters > 0:  # Griffin-Lim refines the whole song at once
-            logpow, cls = (torch.cat(x, dim=-1) for x in zip(*pieces()))  # copies: no view keeps a window
+            # copies: no view keeps a window
+            logpow, cls = (torch.cat(x, dim=-1) for x in zip(*self._pitch_windows(latent, chunk_frames, context)))
             release_memory()
             phase = carrier_phase(cls, c.pitch_low, c.n_fft, c.hop, c.sample_rate, tuning=tuning)
             wave = istft(self._spectrogram(logpow, phase), c.n_fft, c.hop)
         else:
-            wave = self._pitch_istft_stream(pieces(), total * fpl, tuning)
-        if length is not None:
-            wave = wave[:, :length] if wave.shape[-1] >= length else F.pad(wave, (0, length - wave.shape[-1]))
-        return wave
+            wave = self._pitch_istft_stream(self._pitch_windows(latent, chunk_frames, context),
+                                            latent.shape[-1] * c.frames_per_latent, tuning)
+        return _fit(wave, length)

@@ -30,6 +30,7 @@ import warnings
 import numpy as np
 
 from . import dsp
+from .stream import Signal, as_signal, windows
 
 __all__ = ["FEATURE_NAMES", "FEATURE_DIM", "estimate_tuning", "mix_features", "chroma_argmax_pitch_classes"]
 
@@ -49,18 +50,20 @@ _FMIN_C1 = 32.70319566257483
 _TUNING_EXCERPT_S = 20.0  # the tuning is estimated on at most three excerpts this long
 
 
-def estimate_tuning(mono: np.ndarray, sample_rate: int) -> float:
+def estimate_tuning(mono: np.ndarray | Signal, sample_rate: int) -> float:
     """Deviation of the mix's tuning from A = 440 Hz in fractions of a semitone, in [-0.5, 0.5).
 
     librosa's pitch-tracking estimate (0.0 for silence; :func:`groundbass.core.dsp.estimate_tuning`),
     over the whole mix up to a minute, else over three 20-second excerpts (start, middle, end),
-    so time and memory stay bounded.
+    so time and memory stay bounded. ``mono`` is an array or a :class:`~.stream.Signal`.
     """
-    y = np.asarray(mono, dtype=np.float32)
-    n = int(_TUNING_EXCERPT_S * sample_rate)
-    if y.size > 3 * n:
-        mid = (y.size - n) // 2
-        y = np.concatenate([y[:n], y[mid:mid + n], y[-n:]])
+    sig = as_signal(mono)
+    n, size = int(_TUNING_EXCERPT_S * sample_rate), sig.length
+    if size > 3 * n:
+        mid = (size - n) // 2
+        y = np.concatenate([sig.read(0, n), sig.read(mid, mid + n), sig.read(size - n, size)])
+    else:
+        y = sig.read(0, size)
     if y.size < 2048 or float(np.max(np.abs(y))) < 1e-5:
         return 0.0
     with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -94,31 +97,29 @@ _CHUNK_FRAMES = 512  # latent frames per window of the chunked pass (about 48 s 
 _CONTEXT_FRAMES = 32  # context on each side (3 s: longer than the lowest CQT filter)
 
 
-def mix_features(mono: np.ndarray, sample_rate: int, frames: int, ratio: int,
+def mix_features(mono: np.ndarray | Signal, sample_rate: int, frames: int, ratio: int,
                  tuning: float | None = None) -> np.ndarray:
     """Features of a mono mix at the model rate -> float32 (:data:`FEATURE_DIM`, ``frames``).
 
-    ``ratio`` is the number of samples per latent frame (a multiple of 4);
-    ``tuning`` in semitones (None: estimated). Deterministic for a given input. Long mixes
-    are processed in windows of :data:`_CHUNK_FRAMES` latent frames with context on both
-    sides, so memory stays flat in the length; the onset scale is the whole mix's.
+    ``mono`` is an array or a :class:`~.stream.Signal`; ``ratio`` is the number of samples per
+    latent frame (a multiple of 4); ``tuning`` in semitones (None: estimated). Deterministic
+    for a given input. Long mixes are processed in windows of :data:`_CHUNK_FRAMES` latent
+    frames with context on both sides, read from the signal one at a time, so memory stays
+    flat in the length; the onset scale is the whole mix's.
     """
     if ratio % _SUB:
         raise ValueError(f"ratio must be a multiple of {_SUB}, got {ratio}")
-    y = np.asarray(mono, dtype=np.float32)
+    sig = as_signal(mono)
     if tuning is None:
-        tuning = estimate_tuning(y, sample_rate)
+        tuning = estimate_tuning(sig, sample_rate)
     if frames <= _CHUNK_FRAMES + 2 * _CONTEXT_FRAMES:
-        feats, onset = _features(y, sample_rate, frames, ratio, tuning)
+        feats, onset = _features(sig.read(0, sig.length), sample_rate, frames, ratio, tuning)
     else:
-        y = np.pad(y, (0, max(0, frames * ratio - y.size)))
         parts, onsets = [], []
-        for start in range(0, frames, _CHUNK_FRAMES):
-            stop = min(start + _CHUNK_FRAMES, frames)
-            lo, hi = max(0, start - _CONTEXT_FRAMES), min(frames, stop + _CONTEXT_FRAMES)
-            f, o = _features(y[lo * ratio: hi * ratio], sample_rate, hi - lo, ratio, tuning)
-            parts.append(f[:, start - lo: stop - lo])
-            onsets.append(o[:, (start - lo) * _SUB: (stop - lo) * _SUB])
+        for w in windows(frames, _CHUNK_FRAMES, _CONTEXT_FRAMES):
+            f, o = _features(sig.read(w.lo * ratio, w.hi * ratio), sample_rate, w.hi - w.lo, ratio, tuning)
+            parts.append(f[:, w.keep])
+            onsets.append(o[:, w.keep.start * _SUB: w.keep.stop * _SUB])
         feats, onset = np.concatenate(parts, axis=1), np.concatenate(onsets, axis=1)
     scale = float(np.percentile(onset, 95)) if onset.size else 0.0
     if scale <= 1e-6 and onset.size:  # a mostly silent excerpt: scale by its strongest onset

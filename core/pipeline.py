@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .audio import check_rate, fit_length, level_gain, release_memory, resample, to_layout, to_mono
+from .audio import check_rate, fit_length, gain_for_level, level_gain, release_memory, resample, to_layout, to_mono
 from .autoencoder import SpectrogramAutoencoder
 from .checkpoint import Checkpoint, load_checkpoint, resolve_model, save_checkpoint
 from .config import ModelConfig, config_from_dict, preset
@@ -41,6 +41,7 @@ from .editing import (
 from .features import estimate_tuning, mix_features
 from .guidance import grounding_refiner, guided_denoiser
 from .params import CROSSFADE_DEFAULT, check_edit_method, check_number, check_sampler
+from .stream import ArraySignal, ScaledSignal, Signal, as_signal, resample_pieces, signal_rms
 from .unet import UNet1d, style_vector
 
 __all__ = ["BassGenerator", "LatentStats", "ProgressCallback", "resolve_device"]
@@ -209,19 +210,21 @@ class BassGenerator:
         return contextlib.nullcontext()
 
     @torch.inference_mode()
-    def encode_mix(self, mono: np.ndarray, tuning: float = 0.0) -> torch.Tensor:
-        """Mono mix at the model rate (samples,) -> the U-Net's condition (1, mix_dim [+ feature_dim], frames):
+    def encode_mix(self, mono: np.ndarray | Signal, tuning: float = 0.0) -> torch.Tensor:
+        """Mono mix at the model rate ((samples,) or a :class:`~.stream.Signal`, read window by
+        window) -> the U-Net's condition (1, mix_dim [+ feature_dim], frames):
         the normalised mix latent, followed by the mix's signal-processing features
         (:mod:`.features`, computed at ``tuning`` semitones off A = 440) when the model uses them."""
-        return self._with_features(self._mix_latent(mono), mono, tuning)
+        sig = as_signal(mono)
+        return self._with_features(self._mix_latent(sig), sig, tuning)
 
-    def _mix_latent(self, mono: np.ndarray) -> torch.Tensor:
+    def _mix_latent(self, mix: Signal) -> torch.Tensor:
         """The normalised mix latent (1, mix_dim, frames) of a mono mix at the model rate."""
-        wave = torch.from_numpy(np.ascontiguousarray(mono)).to(self.device)[None]
-        z = self.mix_ae.encode_chunked(wave)
+        z = self.mix_ae.encode_read(lambda lo, hi: torch.from_numpy(mix.read(lo, hi)).to(self.device)[None],
+                                    mix.length)
         return (z - self.stats.mix_mean[:, None]) / self.stats.mix_std[:, None]
 
-    def _with_features(self, z: torch.Tensor, mono: np.ndarray, tuning: float) -> torch.Tensor:
+    def _with_features(self, z: torch.Tensor, mono: np.ndarray | Signal, tuning: float) -> torch.Tensor:
         """The mix latent ``z`` followed by the mix's features, for models that use them."""
         if self.config.unet.feature_dim:
             feats = mix_features(mono, self.sample_rate, z.shape[-1], self.config.ratio, tuning)
@@ -318,6 +321,20 @@ class BassGenerator:
         z = latent * self.stats.bass_std[:, None] + self.stats.bass_mean[:, None]
         return self.bass_ae.decode_chunked(z, length=length, tuning=tuning)[0].float().cpu().numpy()
 
+    def decode_bass_pieces(self, latent: torch.Tensor, length: int, tuning: float = 0.0):
+        """:meth:`decode_bass` as an iterator of float32 pieces in order (their concatenation is
+        its result), so a long bass is never held whole."""
+        with torch.inference_mode():  # entered around each step only: a generator must not leak the mode
+            z = latent * self.stats.bass_std[:, None] + self.stats.bass_mean[:, None]
+        pieces = self.bass_ae.decode_pieces(z, length=length, tuning=tuning)
+        while True:
+            with torch.inference_mode():
+                piece = next(pieces, None)
+                piece = None if piece is None else piece[0].float().cpu().numpy()
+            if piece is None:
+                return
+            yield piece
+
     # ------------------------------------------------------------------ the public call
 
     def _settings(self, steps, cfg, phi, grounding, style_cfg, sampler, tuning, variations) -> dict:
@@ -339,24 +356,27 @@ class BassGenerator:
             raise ValueError(f"tuning must be within -1..1 semitones, got {tuning}")
         return out
 
-    def _basses(self, mono: np.ndarray, settings: dict, *, style, style_sample_rate, seed: int, variations: int,
-                tuning: float | None, callback: ProgressCallback | None, known_wave: np.ndarray | None = None,
-                keep_ranges: list[tuple[int, int]] | None = None, method: str = "replace",
-                loop_pad: int = 0, to_style: np.ndarray | None = None, to_style_sample_rate: int | None = None,
-                ramp_frames: tuple[int, int] | None = None) -> tuple[list[np.ndarray], float]:
-        """The core of every call: a mono mix at the model rate -> (mono basses at the model rate,
-        levelled back to the mix's level; the gain used). ``known_wave`` (a bass at the model
-        rate, same length) is kept on the latent frames ``keep_ranges``; ``loop_pad > 0``
-        samples circularly and decodes ``loop_pad`` latent frames of wrap-around each side;
-        ``ramp_frames = (a, b)`` moves the timbre from ``style`` to ``to_style`` over those
-        latent frames (a transition)."""
-        gain = level_gain(mono, self.config.mix_rms_db)
+    def _latents(self, mono: np.ndarray | Signal, settings: dict, *, style, style_sample_rate, seed: int,
+                 variations: int, tuning: float | None, callback: ProgressCallback | None,
+                 known_wave: np.ndarray | None = None, keep_ranges: list[tuple[int, int]] | None = None,
+                 method: str = "replace", loop_pad: int = 0, to_style: np.ndarray | None = None,
+                 to_style_sample_rate: int | None = None,
+                 ramp_frames: tuple[int, int] | None = None) -> tuple[torch.Tensor, float, float]:
+        """The core of every call: a mono mix at the model rate (an array or a
+        :class:`~.stream.Signal`, read window by window) -> (normalised bass latents
+        (variations, bass_dim, T), the gain that brought the mix to the model's level, the
+        tuning used). ``known_wave`` (a bass at the model rate, same length) is kept on the
+        latent frames ``keep_ranges``; ``loop_pad > 0`` samples circularly; ``ramp_frames =
+        (a, b)`` moves the timbre from ``style`` to ``to_style`` over those latent frames (a
+        transition)."""
+        mix = as_signal(mono)
+        gain = gain_for_level(signal_rms(mix), self.config.mix_rms_db)
         if callback:
             callback("encode", 0, 1)
         if tuning is None:
-            tuning = estimate_tuning(mono, self.sample_rate)
+            tuning = estimate_tuning(mix, self.sample_rate)
             log.info("mix tuning %+.0f cents off A = 440 Hz", 100 * tuning)
-        cond = self.encode_mix(mono * gain, tuning)
+        cond = self.encode_mix(ScaledSignal(mix, gain), tuning)
         frames = cond.shape[-1]
         known = keep = None
         if known_wave is not None:
@@ -383,7 +403,15 @@ class BassGenerator:
                 circular=loop_pad, ramp=ramp, to_style_mean=to_mu, to_style_vec=to_v))
         latent = torch.cat(latents)
         release_memory()
+        return latent, gain, tuning
 
+    def _basses(self, mono: np.ndarray, settings: dict, *, loop_pad: int = 0, callback: ProgressCallback | None,
+                **kw) -> tuple[list[np.ndarray], float]:
+        """:meth:`_latents` decoded whole: (mono basses at the model rate, levelled back to the
+        mix's level; the gain used). ``loop_pad > 0`` decodes ``loop_pad`` latent frames of
+        wrap-around each side and joins the loop's seam."""
+        latent, gain, tuning = self._latents(mono, settings, loop_pad=loop_pad, callback=callback, **kw)
+        frames, variations = latent.shape[-1], latent.shape[0]
         outs = []
         r = self.config.ratio
         for i in range(variations):
@@ -454,13 +482,42 @@ class BassGenerator:
             return self._loop(mono, sr, length, channels, settings, style=style,
                               style_sample_rate=style_sample_rate or sr, seed=seed, variations=variations,
                               tuning=tuning, callback=callback)
-        basses, _ = self._basses(mono, settings, style=style, style_sample_rate=style_sample_rate or sr, seed=seed,
-                                 variations=variations, tuning=tuning, callback=callback)
-        del mono, arr  # the input is not needed any more, and each model-rate bass goes once its output copy exists
-        outs = []
-        while basses:
-            outs.append(to_layout(fit_length(resample(basses.pop(0), self.sample_rate, sr), length), channels))
+        del arr
+        stream = self.generate_stream(ArraySignal(mono), sample_rate=sr, length=length, style=style,
+                                      style_sample_rate=style_sample_rate or sr, seed=seed, variations=variations,
+                                      callback=callback, tuning=tuning, _settings=settings)
+        outs = [to_layout(np.concatenate(list(pieces)), channels) for pieces in stream]
         return outs[0] if variations == 1 else outs
+
+    def generate_stream(self, mix: Signal, *, sample_rate: int, length: int, style: np.ndarray | None = None,
+                        style_sample_rate: int | None = None, steps: int | None = None, cfg: float | None = None,
+                        phi: float | None = None, grounding: float | None = None, seed: int | None = None,
+                        variations: int = 1, callback: ProgressCallback | None = None,
+                        style_cfg: float | None = None, tuning: float | None = None, sampler: str | None = None,
+                        _settings: dict | None = None):
+        """:meth:`generate` in bounded memory: ``mix`` is a mono :class:`~.stream.Signal` at the
+        model rate (:attr:`sample_rate`), read window by window; the output is at
+        ``sample_rate`` Hz, exactly ``length`` samples, mono.
+
+        Returns an iterator over the variations; each is an iterator of float32 pieces in order
+        (consume one before asking for the next). Sampling runs when the first variation is
+        asked for. With the same seed and settings the pieces' concatenation equals
+        :meth:`generate`'s result sample for sample. Other arguments as in :meth:`generate`.
+        """
+        sr = check_rate(sample_rate, "output")
+        settings = _settings or self._settings(steps, cfg, phi, grounding, style_cfg, sampler, tuning, variations)
+        if seed is None:
+            seed = secrets.randbelow(2**31 - variations)
+            log.info("seed %d", seed)
+        latent, gain, tuning = self._latents(mix, settings, style=style, style_sample_rate=style_sample_rate or sr,
+                                             seed=seed, variations=variations, tuning=tuning, callback=callback)
+        n = mix.length
+        for i in range(variations):
+            pieces = (p / gain for p in self.decode_bass_pieces(latent[i:i + 1], n, tuning))
+            yield resample_pieces(pieces, self.sample_rate, sr, length)
+            release_memory()
+            if callback:
+                callback("decode", i + 1, variations)
 
     def _loop(self, mono: np.ndarray, sr: int, length: int, channels: int | None, settings: dict, **kw):
         """A loop is sampled at a whole number of latent frames: the mix is stretched (by less

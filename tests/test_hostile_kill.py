@@ -26,28 +26,30 @@ N_FILES = 4
 HANG_AT = 3  # the third audio write hangs half-way (and is killed there)
 FRAMES = 22050
 
-# The batch CLI with its audio writer (groundbass.bridge.audio_files._write_blocks, which
-# writes through soundfile in blocks) wrapped: the HANG_AT-th write of a temporary ".part" file
-# writes the first half of the encoded audio, fsyncs it, signals the test and sleeps.
+# The batch CLI with its audio writer (groundbass.bridge.audio_files._write_pieces, which
+# writes the pieces of a bass through soundfile into the open temporary ".part" file) wrapped:
+# the HANG_AT-th audio write puts the first half of the encoded audio in the temporary file,
+# fsyncs it, signals the test and sleeps.
 _HANGING_BATCH = r"""
 import io, os, sys, time
+import numpy as np
 import soundfile
 from groundbass.bridge import audio_files
-real_write, calls = audio_files._write_blocks, [0]
-def write(file, data, samplerate, fmt, subtype, *args, **kwargs):
-    if isinstance(file, (str, bytes)) and os.fsdecode(file).endswith(".part"):  # paths go in as bytes
-        calls[0] += 1
-        if calls[0] == int(os.environ["GB_HANG_AT"]):
-            buf = io.BytesIO()
-            soundfile.write(buf, data, samplerate, format=fmt.upper(), subtype=subtype)
-            with open(file, "wb") as f:
-                f.write(buf.getvalue()[: len(buf.getvalue()) // 2])
-                f.flush()
-                os.fsync(f.fileno())
-            open(os.environ["GB_HANG_MARK"], "w").close()
-            time.sleep(600)
-    return real_write(file, data, samplerate, fmt, subtype, *args, **kwargs)
-audio_files._write_blocks = write
+real_write, calls = audio_files._write_pieces, [0]
+def write(file, pieces, samplerate, fmt, subtype, channels, *args, **kwargs):
+    calls[0] += 1
+    if calls[0] == int(os.environ["GB_HANG_AT"]):
+        data = np.concatenate([np.asarray(p).reshape(len(p), -1) for p in pieces])
+        data = np.repeat(data, channels // data.shape[1], axis=1)
+        buf = io.BytesIO()
+        soundfile.write(buf, data, samplerate, format=fmt.upper(), subtype=subtype)
+        file.write(buf.getvalue()[: len(buf.getvalue()) // 2])
+        file.flush()
+        os.fsync(file.fileno())
+        open(os.environ["GB_HANG_MARK"], "w").close()
+        time.sleep(600)
+    return real_write(file, pieces, samplerate, fmt, subtype, channels, *args, **kwargs)
+audio_files._write_pieces = write
 from groundbass.bridge.cli import main
 main(sys.argv[1:])
 """

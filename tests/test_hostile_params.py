@@ -87,14 +87,45 @@ def test_output_guard_refuses_dc_full_scale_nan_and_unexpected_silence(tmp_path)
             check_output_audio(bad, path, mix_silent=False)
 
 
-def test_a_dc_generation_is_never_written(generator, tmp_path, monkeypatch):  # noqa: F811
+@pytest.mark.parametrize("streamed", [True, False])
+def test_a_dc_generation_is_never_written(generator, tmp_path, monkeypatch, streamed):  # noqa: F811
     """What `--cfg nan` did before: the model's output pinned at -1.0. The render must stop
-    before the write, name the file, and leave nothing behind."""
+    before the write, name the file, and leave nothing behind — on the streamed path (a plain
+    render: the guard measures the pieces as they are written, and the file is never renamed
+    into place) and on the whole-array path (here: with MIDI beside it)."""
     mix = write_mix(tmp_path / "mix.wav", seconds=0.6)
     out = tmp_path / "o" / "bass.wav"
-    monkeypatch.setattr(type(generator), "generate",
-                        lambda self, m, sr, **kw: -np.ones_like(np.asarray(m, np.float32)))
+
+    def pinned_stream(self, signal, *, sample_rate, length, variations=1, **kw):
+        for _ in range(variations):
+            yield iter([-np.ones(length // 2, np.float32), -np.ones(length - length // 2, np.float32)])
+
+    if streamed:
+        monkeypatch.setattr(type(generator), "generate_stream", pinned_stream)
+    else:
+        monkeypatch.setattr(type(generator), "generate",
+                            lambda self, m, sr, **kw: -np.ones_like(np.asarray(m, np.float32)))
     with pytest.raises(RenderError, match=str(out)):
-        render_file(generator, mix, out, RenderParams(steps=1, seed=0))
+        render_file(generator, mix, out, RenderParams(steps=1, seed=0, midi=not streamed))
     assert not out.exists() and list(out.parent.iterdir()) == []
     assert sf.info(str(mix)).frames > 0  # input untouched
+
+
+def test_a_bad_second_variation_leaves_no_first_one_and_keeps_an_old_file(generator, tmp_path,
+                                                                         monkeypatch):  # noqa: F811
+    """Streamed variations are written one after the other, but renamed into place only when
+    all are written and checked: a pinned second variation leaves neither output, and the old
+    file that --overwrite would have replaced is still there, byte for byte."""
+    mix = write_mix(tmp_path / "mix.wav", seconds=0.6)
+    out = tmp_path / "bass.wav"
+    out.write_bytes(b"an old take")
+
+    def second_pinned(self, signal, *, sample_rate, length, variations=1, **kw):
+        yield iter([np.full(length, 0.1, np.float32) * np.sin(np.arange(length, dtype=np.float32))])
+        yield iter([-np.ones(length, np.float32)])
+
+    monkeypatch.setattr(type(generator), "generate_stream", second_pinned)
+    with pytest.raises(RenderError, match="bass.v2.wav"):
+        render_file(generator, mix, out, RenderParams(steps=1, seed=0, variations=2), overwrite=True)
+    assert out.read_bytes() == b"an old take"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bass.wav", "mix.wav"]

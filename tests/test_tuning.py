@@ -51,13 +51,13 @@ def test_generator_estimates_and_follows_a_detuned_mix(monkeypatch):
 
     gen = BassGenerator.from_preset("small", seed=0, device="cpu")
     seen = {}
-    original = gen.decode_bass
+    original = gen.decode_bass_pieces
 
     def spy(latent, length, tuning=0.0):
         seen["tuning"] = tuning
         return original(latent, length, tuning)
 
-    monkeypatch.setattr(gen, "decode_bass", spy)
+    monkeypatch.setattr(gen, "decode_bass_pieces", spy)
     sr = 22050
     t = np.arange(3 * sr) / sr
     cents = -35.0

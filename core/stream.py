@@ -1,0 +1,205 @@
+"""Long signals in bounded memory: a mono signal read by ranges, the one window plan of every
+windowed pass, and resampling of a signal that arrives in pieces.
+
+A :class:`Signal` is a mono float32 signal of ``length`` samples that hands out any range
+``read(lo, hi)``, with zeros outside ``0..length`` (the zero padding every windowed pass
+wants at the ends). :class:`ArraySignal` wraps an array; :class:`ScratchSignal` keeps the
+samples in an unnamed scratch file (removed by the system when it is closed, also after a
+crash), so a 15-minute mix costs page cache, not process memory. The encoder, the features
+and the tuning estimate read the mix through this interface and never hold it whole.
+
+:func:`windows` is the plan of every chunked pass (encoder, decoder, features): chunks of
+``chunk`` frames, each computed with ``context`` frames on both sides and cut back to its
+centre. :func:`resample_pieces` resamples a stream of pieces with ``soxr.ResampleStream``,
+which gives the same samples as ``soxr.resample`` of the whole signal (checked in the tests),
+so a streamed result equals the whole-array one bit for bit.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Protocol
+
+import numpy as np
+import soxr
+
+__all__ = ["Signal", "ArraySignal", "as_signal", "ScaledSignal", "ScratchSignal", "ScratchWriter", "Window",
+           "windows", "signal_rms", "resample_pieces", "BLOCK"]
+
+BLOCK = 1 << 18
+"""Samples per block of a sequential pass over a signal (1 MB of float32)."""
+
+
+class Signal(Protocol):
+    """A mono float32 signal read by ranges."""
+
+    length: int
+
+    def read(self, lo: int, hi: int) -> np.ndarray:
+        """Samples ``lo..hi`` as float32 ``(hi - lo,)``; zeros outside ``0..length``."""
+        ...
+
+
+def _padded(read, length: int, lo: int, hi: int) -> np.ndarray:
+    """``read(a, b)`` over the part of ``lo..hi`` inside ``0..length``, zeros around it."""
+    a, b = max(lo, 0), min(hi, length)
+    if a >= b:
+        return np.zeros(max(0, hi - lo), np.float32)
+    x = read(a, b)
+    if a == lo and b == hi:
+        return x
+    out = np.zeros(hi - lo, np.float32)
+    out[a - lo:b - lo] = x
+    return out
+
+
+class ArraySignal:
+    """A :class:`Signal` over a mono array (held by reference when it is contiguous float32)."""
+
+    def __init__(self, samples: np.ndarray) -> None:
+        self.samples = np.ascontiguousarray(samples, dtype=np.float32)
+        if self.samples.ndim != 1:
+            raise ValueError(f"a signal is mono (samples,), got shape {self.samples.shape}")
+        self.length = int(self.samples.shape[0])
+
+    def read(self, lo: int, hi: int) -> np.ndarray:
+        return _padded(lambda a, b: self.samples[a:b], self.length, lo, hi)
+
+
+def as_signal(mono) -> Signal:
+    """``mono`` itself if it is a :class:`Signal`, else an :class:`ArraySignal` over it."""
+    return mono if hasattr(mono, "read") and hasattr(mono, "length") else ArraySignal(mono)
+
+
+class ScaledSignal:
+    """``signal`` times ``gain`` (float32, as ``samples * gain`` of the whole array)."""
+
+    def __init__(self, signal: Signal, gain: float) -> None:
+        self.signal, self.gain, self.length = signal, gain, signal.length
+
+    def read(self, lo: int, hi: int) -> np.ndarray:
+        return self.signal.read(lo, hi) * self.gain
+
+
+class ScratchSignal:
+    """A :class:`Signal` whose samples live in an unnamed scratch file (see
+    :class:`ScratchWriter`); close it (or use it as a context manager) to drop the file."""
+
+    def __init__(self, file, length: int) -> None:
+        self._file, self.length = file, int(length)
+
+    def read(self, lo: int, hi: int) -> np.ndarray:
+        def pread(a: int, b: int) -> np.ndarray:
+            data = os.pread(self._file.fileno(), 4 * (b - a), 4 * a)
+            if len(data) != 4 * (b - a):
+                raise OSError(f"scratch file: read {len(data)} of {4 * (b - a)} bytes")
+            return np.frombuffer(data, dtype=np.float32).copy()
+
+        return _padded(pread, self.length, lo, hi)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> "ScratchSignal":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class ScratchWriter:
+    """Build a :class:`ScratchSignal` from pieces pushed in order, resampled on the way from
+    ``rate_in`` to ``rate_out`` Hz (the same samples as ``soxr.resample`` of the whole, "HQ").
+    The scratch file is made in ``folder`` (default: the system's temporary folder, $TMPDIR)."""
+
+    def __init__(self, rate_in: int, rate_out: int, folder: str | None = None) -> None:
+        self._file = tempfile.TemporaryFile(dir=folder)
+        self._stream = None if rate_in == rate_out else \
+            soxr.ResampleStream(rate_in, rate_out, 1, dtype="float32", quality="HQ")
+        self.length = 0
+
+    def _write(self, x: np.ndarray) -> None:
+        if x.size:
+            self._file.write(np.ascontiguousarray(x, dtype=np.float32).tobytes())
+            self.length += int(x.size)
+
+    def push(self, x: np.ndarray) -> None:
+        """Append mono float32 samples at the input rate."""
+        x = np.asarray(x, dtype=np.float32).reshape(-1)
+        self._write(x if self._stream is None else self._stream.resample_chunk(x, last=False))
+
+    def finish(self) -> ScratchSignal:
+        """Flush the resampler and hand over the signal (which owns the file from then on)."""
+        if self._stream is not None:
+            self._write(self._stream.resample_chunk(np.zeros(0, np.float32), last=True))
+        self._file.flush()
+        return ScratchSignal(self._file, self.length)
+
+    def close(self) -> None:
+        """Drop the scratch file (after an error; :meth:`finish` hands it over instead)."""
+        self._file.close()
+
+
+def signal_rms(signal: Signal, block: int = BLOCK) -> float:
+    """Root mean square of a signal (float64 sums, block by block); 0.0 when empty."""
+    if signal.length == 0:
+        return 0.0
+    total = 0.0
+    for lo in range(0, signal.length, block):
+        x = signal.read(lo, min(lo + block, signal.length))
+        total += float(np.dot(x.astype(np.float64), x.astype(np.float64)))
+    return float(np.sqrt(total / signal.length))
+
+
+@dataclass(frozen=True)
+class Window:
+    """One chunk of a windowed pass: frames ``start..stop`` are kept, ``lo..hi`` (with the
+    context) are computed; ``keep`` is the kept part's slice in the computed window."""
+
+    start: int
+    stop: int
+    lo: int
+    hi: int
+
+    @property
+    def keep(self) -> slice:
+        return slice(self.start - self.lo, self.stop - self.lo)
+
+
+def windows(total: int, chunk: int, context: int) -> Iterator[Window]:
+    """Chunks of ``chunk`` frames over ``0..total``, each with up to ``context`` frames of
+    context on both sides (clipped at the ends)."""
+    if chunk < 1:
+        raise ValueError(f"chunk must be >= 1 frame, got {chunk}")
+    for start in range(0, total, chunk):
+        stop = min(start + chunk, total)
+        yield Window(start, stop, max(0, start - context), min(total, stop + context))
+
+
+def resample_pieces(pieces: Iterable[np.ndarray], rate_in: int, rate_out: int, length: int,
+                    block: int = BLOCK) -> Iterator[np.ndarray]:
+    """Mono float32 pieces at ``rate_in`` -> pieces at ``rate_out`` totalling exactly
+    ``length`` samples (cropped, or zero-padded at the end), each at most about ``block``
+    samples. The samples equal ``fit_length(soxr.resample(concatenation), length)``."""
+    stream = None if rate_in == rate_out else soxr.ResampleStream(rate_in, rate_out, 1, dtype="float32",
+                                                                 quality="HQ")
+    left = length
+
+    def emit(y: np.ndarray) -> Iterator[np.ndarray]:
+        nonlocal left
+        y = np.asarray(y, dtype=np.float32)[:left]
+        left -= y.size
+        for i in range(0, y.size, block):
+            yield y[i:i + block]
+
+    for x in pieces:
+        x = np.asarray(x, dtype=np.float32).reshape(-1)
+        yield from emit(x if stream is None else stream.resample_chunk(x, last=False))
+    if stream is not None:
+        yield from emit(stream.resample_chunk(np.zeros(0, np.float32), last=True))
+    while left > 0:
+        n = min(left, block)
+        left -= n
+        yield np.zeros(n, np.float32)
