@@ -134,10 +134,15 @@ def _load_autoencoders(mix_ae: Path | None, bass_ae: Path | None, from_model: st
 @click.option("--init-from", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Start the U-Net from a diffusion run or a generator model (new input channels start at 0).")
 @click.option("--warmup-steps", type=int, default=None, help="Linear learning-rate warm-up steps.")
+@click.option("--decay-steps", type=click.IntRange(min=0), default=None,
+              help="Cosine learning-rate decay over the run's last N steps (to --final-lr-ratio x --lr).")
+@click.option("--final-lr-ratio", type=click.FloatRange(0.0, 1.0), default=None,
+              help="The learning rate at the end of the decay, as a share of --lr (default 0.1).")
 @click.option("--crop-frames", type=int, default=None, help="Training crop in latent frames.")
 @_common
 def train_diffusion_cmd(manifest, mix_ae, bass_ae, from_model, cache, mixes_per_song, processing, features,
-                        style_cond, init_from, warmup_steps, crop_frames, steps, batch_size, lr,
+                        style_cond, init_from, warmup_steps, decay_steps, final_lr_ratio, crop_frames, steps,
+                        batch_size, lr,
                         ckpt_every, valid_every, seed, device, precision, resume, preset_name, out_dir, quiet):
     """Train the latent diffusion U-Net on (mix, bass) latents of a manifest."""
     from groundbass.core.features import FEATURE_DIM
@@ -164,7 +169,7 @@ def train_diffusion_cmd(manifest, mix_ae, bass_ae, from_model, cache, mixes_per_
                                    style_dim=2 * bass.latent_dim if style_cond else 0)
         opts = with_overrides(DiffusionTrainOptions(), steps=steps, batch_size=batch_size, lr=lr, ckpt_every=ckpt_every,
                             valid_every=valid_every, seed=seed, precision=precision, crop_frames=crop_frames,
-                            warmup_steps=warmup_steps)
+                            warmup_steps=warmup_steps, decay_steps=decay_steps, final_lr_ratio=final_lr_ratio)
         result = train_diffusion(cache, out_dir, config=ucfg, options=opts, resume=resume, device=device,
                                  quiet=quiet, init_from=init_from)
     except _USER_ERRORS as exc:

@@ -287,3 +287,15 @@ def test_merged_caches_train_together(songs, trained_aes, tmp_path):
     other = build_latent_cache(songs, mix, bass, tmp_path / "c", mixes_per_song=2)  # another layout: refused
     with pytest.raises(SystemExit, match="other autoencoders, processing or features"):
         merge.main(str(tmp_path / "m2.jsonl"), str(tmp_path / "m2"), [f"{songs}:{a}:a_", f"{songs}:{other}:c_"])
+
+
+def test_learning_rate_warms_up_holds_then_decays_by_a_cosine():
+    from groundbass.core.train.diffusion_train import learning_rate
+
+    o = DiffusionTrainOptions(steps=100, lr=1e-3, warmup_steps=10, decay_steps=40, final_lr_ratio=0.1)
+    lrs = [learning_rate(o, s) for s in range(101)]
+    assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)
+    assert lrs[10:61] == [pytest.approx(1e-3)] * 51  # held until the decay starts at step 60
+    assert all(a > b for a, b in zip(lrs[60:], lrs[61:]))  # then falls every step
+    assert lrs[80] == pytest.approx(1e-3 * (0.1 + 0.9 * 0.5)) and lrs[100] == pytest.approx(1e-4)
+    assert {learning_rate(dataclasses.replace(o, decay_steps=0), s) for s in range(10, 100)} == {1e-3}

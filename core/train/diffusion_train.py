@@ -38,7 +38,7 @@ from .latent_cache import LatentCache
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DiffusionTrainOptions", "train_diffusion"]
+__all__ = ["DiffusionTrainOptions", "train_diffusion", "learning_rate"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ class DiffusionTrainOptions:
     betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: float = 0.01
     warmup_steps: int = 500  # linear learning-rate warm-up
+    decay_steps: int = 0  # cosine decay of the learning rate over the run's last steps (0: constant)
+    final_lr_ratio: float = 0.1  # the learning rate at the end of the decay, as a share of lr
     ema_decay: float = 0.999
     cond_dropout: float = 0.15
     style_dropout: float = 0.3  # timbre condition dropout (U-Nets with style_dim), drawn independently
@@ -63,6 +65,18 @@ class DiffusionTrainOptions:
     precision: str = "auto"  # auto: bf16 autocast on CUDA, fp32 elsewhere
     overfit: bool = False  # always train on step 0's batch (a debugging check that the loop can learn)
 
+
+
+def learning_rate(options: DiffusionTrainOptions, step: int) -> float:
+    """The learning rate of step ``step`` (0-based): a linear warm-up over ``warmup_steps``, then
+    ``lr``, then over the last ``decay_steps`` steps before ``steps`` a cosine down to
+    ``lr * final_lr_ratio``. A function of the step alone, so a resumed run follows it exactly."""
+    lr = options.lr * min(1.0, (step + 1) / max(1, options.warmup_steps))
+    begin = options.steps - options.decay_steps
+    if options.decay_steps > 0 and step >= begin:
+        t = min(1.0, (step - begin) / options.decay_steps)
+        lr *= options.final_lr_ratio + (1.0 - options.final_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * t))
+    return lr
 
 
 @torch.no_grad()
@@ -189,7 +203,7 @@ def train_diffusion(cache_dir: str | Path, out_dir: str | Path, *, config: UNetC
             while step < options.steps and not flag["stop"]:
                 b = train.draw(options.seed, 0 if options.overfit else step, ctx.rank, options.batch_size, frames)
                 for group in opt.param_groups:
-                    group["lr"] = options.lr * min(1.0, (step + 1) / max(1, options.warmup_steps))
+                    group["lr"] = learning_rate(options, step)
                 style = b.style.to(ctx.device) if config.style_dim else None
                 with autocast_for(ctx, options.precision):
                     loss = v_loss(model, b.bass.to(ctx.device), b.cond.to(ctx.device), options.cond_dropout,
