@@ -29,6 +29,8 @@ __all__ = [
     "chroma_track",
     "compatibility",
     "matching_accuracy",
+    "chroma_frames",
+    "chroma_at",
     "logmel_frames",
     "frechet_distance",
 ]
@@ -164,15 +166,24 @@ def onset_offset_ms(bass: np.ndarray, mix: np.ndarray, sample_rate: int) -> floa
     return float(np.median(near) * 1000.0)
 
 
-def chroma_track(mix: np.ndarray, sample_rate: int, times: np.ndarray) -> np.ndarray:
-    """Chroma (12, len(times)) of a mix, sampled at ``times`` (s), each column summing to 1."""
+def chroma_frames(mix: np.ndarray, sample_rate: int) -> np.ndarray:
+    """STFT chroma (12, frames) of a mix at 22.05 kHz, hop 512 (what :func:`chroma_at` samples)."""
     import librosa
 
     y = resample(to_mono(mix), sample_rate, 22050)
-    c = librosa.feature.chroma_stft(y=y, sr=22050, hop_length=512, n_fft=4096)
-    idx = np.clip(np.round(times * 22050 / 512).astype(int), 0, c.shape[1] - 1)
-    c = c[:, idx]
+    return librosa.feature.chroma_stft(y=y, sr=22050, hop_length=512, n_fft=4096)
+
+
+def chroma_at(chroma: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Columns of :func:`chroma_frames` output at ``times`` (s), each scaled to sum to 1."""
+    idx = np.clip(np.round(times * 22050 / 512).astype(int), 0, chroma.shape[1] - 1)
+    c = chroma[:, idx]
     return c / (c.sum(axis=0, keepdims=True) + 1e-9)
+
+
+def chroma_track(mix: np.ndarray, sample_rate: int, times: np.ndarray) -> np.ndarray:
+    """Chroma (12, len(times)) of a mix, sampled at ``times`` (s), each column summing to 1."""
+    return chroma_at(chroma_frames(mix, sample_rate), times)
 
 
 def compatibility(mix_chroma: np.ndarray, bass_pc: np.ndarray) -> float:

@@ -79,6 +79,7 @@ def test_eval_command_writes_metrics_and_png(synth_songs, tmp_path):
     assert m["songs"] == 2 and m["matching_chance"] == 0.5
     assert 0.0 <= m["chord_tone_rate_true_bass"] <= 1.0
     assert 0.0 <= m["pitch_class_agreement_chord_root"] <= 1.0  # the oracle baseline beside the heuristic
+    assert m["matching_accuracy_true_bass"] in (0.0, 0.5, 1.0)  # the true basses' matching, the ceiling
     assert len(metrics["matching_matrix"]) == 2
     assert all("chord_tone_rate_grounded" in p for p in metrics["per_song"]) and "chord_tone_rate_grounded" in m
     defaults = BassGenerator.from_pretrained(model, device="cpu").config.sampling
@@ -94,3 +95,16 @@ def test_eval_command_bad_manifest(tmp_path):
     res = CliRunner().invoke(main, ["eval", "--data", str(bad), "--model", "default", "--out", str(tmp_path / "r")])
     assert res.exit_code != 0
     assert "Traceback" not in res.output
+
+
+def test_chroma_track_is_chroma_frames_sampled_at_the_times():
+    from groundbass.core.metrics import chroma_at, chroma_frames, chroma_track
+
+    rate = 22050
+    t = np.arange(2 * rate) / rate
+    mix = (0.3 * np.sin(2 * np.pi * 261.63 * t)).astype(np.float32)  # a C
+    times = np.array([0.1, 0.5, 1.5, 99.0])
+    c = chroma_track(mix, rate, times)
+    np.testing.assert_array_equal(c, chroma_at(chroma_frames(mix, rate), times))
+    np.testing.assert_allclose(c.sum(axis=0), 1.0, rtol=1e-6)
+    assert (np.argmax(c[:, :3], axis=0) == 0).all()  # pitch class C
