@@ -27,7 +27,7 @@ from groundbass.core.stream import ScratchSignal, ScratchWriter
 from .paths import path_problem
 
 __all__ = ["AUDIO_EXTENSIONS", "AudioFileError", "AudioData", "read_audio", "write_audio_atomic",
-           "subtype_for", "bit_depth_of", "sha256_file", "path_problem", "stage_audio"]
+           "subtype_for", "bit_depth_of", "sha256_file", "path_problem", "stage_audio", "file_loudness"]
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".aiff", ".aif", ".ogg", ".mp3")
 """Input formats read (case-insensitive)."""
@@ -200,6 +200,41 @@ def _read_audio(path: str | Path, what: str, min_seconds: float, downmix: bool, 
     if audio.duration_s < min_seconds:
         raise AudioFileError(f"{label}: too short ({audio.duration_s:.2f} s; at least {min_seconds} s needed)")
     return audio
+
+
+def file_loudness(path: str | Path, rate: int, length: int, block: int = 1 << 18) -> float | None:
+    """Integrated loudness (LUFS) of an audio file's own channels at ``rate`` Hz, cropped or
+    padded to ``length`` frames — what :func:`groundbass.core.postfx.integrated_loudness` gives
+    for the whole file resampled (``soxr`` "HQ") — read block by block; None for a silent or
+    too short file. The file was checked by :func:`read_audio` before."""
+    import soxr
+
+    from groundbass.core.postfx_stream import LoudnessMeter
+
+    with sf.SoundFile(os.fsencode(path)) as f:
+        ch, sr = f.channels, f.samplerate
+        stream = None if sr == rate else soxr.ResampleStream(sr, rate, ch, dtype="float32", quality="HQ")
+        meter, left = LoudnessMeter(rate, length, ch), length
+
+        def add(y: np.ndarray) -> None:
+            nonlocal left
+            y = y[:left]
+            left -= len(y)
+            if len(y):
+                meter.add(y)
+
+        while True:
+            x = f.read(block, dtype="float32", always_2d=True)
+            last = x.shape[0] == 0
+            if stream is not None:
+                add(stream.resample_chunk(x if not last else np.zeros((0, ch), np.float32), last=last))
+            elif not last:
+                add(x)
+            if last:
+                break
+    if left > 0:
+        add(np.zeros((left, ch), np.float32))
+    return meter.result()
 
 
 def bit_depth_of(subtype: str) -> str:

@@ -31,9 +31,10 @@ from groundbass.core.midi import audio_to_midi, estimate_tempo, notes_to_midi, p
 from groundbass.core.params import CROSSFADE_DEFAULT, NUMBERS, check_edit_method, check_sampler
 from groundbass.core.pipeline import BassGenerator
 from groundbass.core.postfx import ChainError, ChainSpec, apply_postfx, load_chain_spec
+from groundbass.core.postfx_stream import postfx_stream
 from groundbass.core.stream import resample_pieces
 
-from .audio_files import AudioData, AudioFileError, bit_depth_of, read_audio, stage_audio, subtype_for
+from .audio_files import AudioData, AudioFileError, bit_depth_of, file_loudness, read_audio, stage_audio, subtype_for
 from .paths import path_problem
 
 __all__ = ["RenderParams", "RenderResult", "RenderError", "RenderCancelled", "render_file",
@@ -395,7 +396,8 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
         # the model hears the mono downmix: read only that (and the file's channel count and
         # peak), unless match_mix measures the mix's own channels later; a plain generation
         # reads it into a scratch file at the model's rate and never holds it (or the bass) whole
-        mix = read_audio(mix_path, downmix=not params.match_mix, stream_rate=gen.sample_rate if streamed else None)
+        mix = read_audio(mix_path, downmix=streamed or not params.match_mix,
+                         stream_rate=gen.sample_rate if streamed else None)
     except AudioFileError as exc:
         raise RenderError(str(exc)) from None
     try:
@@ -408,11 +410,11 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
 
 def _streams(params: RenderParams, spec: ChainSpec) -> bool:
     """Whether a render runs streamed end to end (mix read into a scratch file, the bass
-    decoded, resampled, checked and written piece by piece): a plain generation with no
-    post-processing that needs the whole bass (plugins, limiter, loudness), no MIDI, no edit,
-    transition or loop."""
-    return not (params.keep or params.span is not None or params.loop or params.midi or params.match_mix
-                or params.loudness is not None or spec.plugins or spec.ceiling_db is not None)
+    decoded, resampled, post-processed (:mod:`groundbass.core.postfx_stream`), checked and
+    written piece by piece): every generation of a new bass except loops and MIDI export;
+    edits and transitions work on whole arrays."""
+    del spec  # every chain streams
+    return not (params.keep or params.span is not None or params.loop or params.midi)
 
 
 def _render(gen: BassGenerator, mix: AudioData, mix_path: Path, out_path: Path, params: RenderParams,
@@ -478,6 +480,13 @@ def _render(gen: BassGenerator, mix: AudioData, mix_path: Path, out_path: Path, 
         streams = gen.generate_stream(mix.signal, sample_rate=mix.sample_rate, length=mix.frames, seed=seed,
                                       variations=params.variations, **sampling)
         audios = (resample_pieces(pieces, mix.sample_rate, rate_out, length_out) for pieces in streams)
+        if spec.plugins or spec.ceiling_db is not None or params.loudness is not None or params.match_mix:
+            # plugins and loudness targets hear the input's channels; a limiter alone, the mono bass
+            # (linked across identical channels, so the written N-channel file is the same)
+            ch = mix.file_channels if spec.plugins or params.loudness is not None or params.match_mix else 1
+            mix_lufs = file_loudness(mix_path, rate_out, length_out) if params.match_mix else None
+            audios = (postfx_stream(a, rate_out, length_out, ch, spec, loudness=params.loudness,
+                                    match_mix=params.match_mix, match_mix_lufs=mix_lufs) for a in audios)
         written = _write_outputs(outs, audios, [mix.file_channels] * len(outs), rate_out, fmt, subtype,
                                  folder_check, mix_silent, should_stop, before_commit=lambda: (prog("postfx", 0, 1),
                                                                                                prog("write", 0, 1)))
@@ -572,7 +581,7 @@ def _write_outputs(outs: list[Path], audios, channels: list[int], rate: int, fmt
             if before_commit is not None:
                 before_commit()
             return staged.commit()
-        except AudioFileError as exc:
+        except (AudioFileError, ChainError) as exc:
             raise RenderError(str(exc)) from None
         except OSError as exc:
             raise RenderError(f"{outs[0]}: cannot write ({exc.strerror or exc})") from None

@@ -37,7 +37,7 @@ import soxr
 
 __all__ = ["PRESETS", "ChainError", "ChainSpec", "load_chain_spec", "build_board", "run_board",
            "true_peak", "true_peak_limit", "integrated_loudness", "apply_gain_db", "apply_postfx",
-           "DEFAULT_CEILING_DB", "MATCH_MIX_OFFSET_LU"]
+           "DEFAULT_CEILING_DB", "MATCH_MIX_OFFSET_LU", "board_bounds", "limiter_gain"]
 
 log = logging.getLogger(__name__)
 
@@ -207,10 +207,7 @@ def run_board(board: pedalboard.Pedalboard, audio: np.ndarray, sample_rate: int,
     # layout is never ambiguous
     if n < _MIN_BLOCK:
         x = np.pad(x, ((0, 0), (0, _MIN_BLOCK - n)))
-    starts = list(range(0, x.shape[1], chunk))
-    if len(starts) > 1 and x.shape[1] - starts[-1] < _MIN_BLOCK:
-        starts.pop()
-    bounds = list(zip(starts, starts[1:] + [x.shape[1]]))
+    bounds = board_bounds(x.shape[1], chunk)
     board.reset()
     parts = [board.process(x[:, a:b], sample_rate, reset=False) for a, b in bounds]
     if latency_samples:
@@ -221,6 +218,16 @@ def run_board(board: pedalboard.Pedalboard, audio: np.ndarray, sample_rate: int,
         y = np.pad(y, ((0, 0), (0, n - y.shape[1])))
     y = np.ascontiguousarray(y.T, dtype=np.float32)
     return y[:, 0] if mono else y
+
+
+def board_bounds(n: int, chunk: int = CHUNK_SAMPLES) -> list[tuple[int, int]]:
+    """The (start, stop) chunks :func:`run_board` hands the board for ``n`` >= ``_MIN_BLOCK``
+    samples: ``chunk`` at a time, a last chunk shorter than ``_MIN_BLOCK`` joined to the one
+    before it (so no block's layout is ambiguous)."""
+    starts = list(range(0, n, chunk))
+    if len(starts) > 1 and n - starts[-1] < _MIN_BLOCK:
+        starts.pop()
+    return list(zip(starts, starts[1:] + [n]))
 
 
 def _per_sample_true_peak(x: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -267,15 +274,8 @@ def true_peak_limit(audio: np.ndarray, sample_rate: int, ceiling_db: float = DEF
     ceiling = 10 ** (ceiling_db / 20) * _SAFETY
     peak = _per_sample_true_peak(x, sample_rate)
     need = np.minimum(1.0, ceiling / np.maximum(peak, 1e-12))
-    if need.min() < 1.0:
-        from scipy.ndimage import minimum_filter1d, uniform_filter1d  # 0.2 s to import: only when limiting
-
-        hold = max(1, int(sample_rate * lookahead_ms / 1000))
-        # min over +-hold, then a moving average of width <= hold: every sample's gain stays
-        # <= the gain needed at every sample within hold/2 of it, so the ceiling holds
-        g = minimum_filter1d(need, size=2 * hold + 1, mode="nearest")
-        g = uniform_filter1d(g, size=hold, mode="nearest")
-        g = np.minimum(g, need)
+    g = limiter_gain(need, max(1, int(sample_rate * lookahead_ms / 1000)))
+    if g is not None:
         x = x * g[:, None].astype(np.float32)
     # the gain envelope can move inter-sample peaks a little: a final exact check and trim
     for _ in range(4):
@@ -285,6 +285,20 @@ def true_peak_limit(audio: np.ndarray, sample_rate: int, ceiling_db: float = DEF
         x = x * np.float32(ceiling / tp * 0.999)
     x = np.clip(x, -ceiling, ceiling)
     return x[:, 0] if audio.ndim == 1 else x
+
+
+def limiter_gain(need: np.ndarray, hold: int) -> np.ndarray | None:
+    """The limiter's gain envelope for the per-sample gains ``need`` (<= 1) with a look-ahead
+    of ``hold`` samples; None when no sample needs limiting (gain 1 everywhere)."""
+    if need.min() >= 1.0:
+        return None
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d  # 0.2 s to import: only when limiting
+
+    # min over +-hold, then a moving average of width <= hold: every sample's gain stays
+    # <= the gain needed at every sample within hold/2 of it, so the ceiling holds
+    g = minimum_filter1d(need, size=2 * hold + 1, mode="nearest")
+    g = uniform_filter1d(g, size=hold, mode="nearest")
+    return np.minimum(g, need)
 
 
 def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float | None:

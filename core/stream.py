@@ -26,7 +26,7 @@ import numpy as np
 import soxr
 
 __all__ = ["Signal", "ArraySignal", "as_signal", "ScaledSignal", "ScratchSignal", "ScratchWriter", "Window",
-           "windows", "signal_rms", "resample_pieces", "BLOCK"]
+           "windows", "signal_rms", "resample_pieces", "blocks", "BLOCK"]
 
 BLOCK = 1 << 18
 """Samples per block of a sequential pass over a signal (1 MB of float32)."""
@@ -85,19 +85,30 @@ class ScaledSignal:
 
 class ScratchSignal:
     """A :class:`Signal` whose samples live in an unnamed scratch file (see
-    :class:`ScratchWriter`); close it (or use it as a context manager) to drop the file."""
+    :class:`ScratchWriter`); close it (or use it as a context manager) to drop the file.
+    With ``channels`` > 1 the frames are interleaved and :meth:`read` gives (n, channels)."""
 
-    def __init__(self, file, length: int) -> None:
-        self._file, self.length = file, int(length)
+    def __init__(self, file, length: int, channels: int = 1) -> None:
+        self._file, self.length, self.channels = file, int(length), int(channels)
 
     def read(self, lo: int, hi: int) -> np.ndarray:
-        def pread(a: int, b: int) -> np.ndarray:
-            data = os.pread(self._file.fileno(), 4 * (b - a), 4 * a)
-            if len(data) != 4 * (b - a):
-                raise OSError(f"scratch file: read {len(data)} of {4 * (b - a)} bytes")
-            return np.frombuffer(data, dtype=np.float32).copy()
+        ch = self.channels
 
-        return _padded(pread, self.length, lo, hi)
+        def pread(a: int, b: int) -> np.ndarray:
+            size = 4 * ch * (b - a)
+            data = os.pread(self._file.fileno(), size, 4 * ch * a)
+            if len(data) != size:
+                raise OSError(f"scratch file: read {len(data)} of {size} bytes")
+            x = np.frombuffer(data, dtype=np.float32).copy()
+            return x if ch == 1 else x.reshape(-1, ch)
+
+        if ch == 1:
+            return _padded(pread, self.length, lo, hi)
+        a, b = max(lo, 0), min(hi, self.length)
+        out = np.zeros((max(0, hi - lo), ch), np.float32)
+        if a < b:
+            out[a - lo:b - lo] = pread(a, b)
+        return out
 
     def close(self) -> None:
         self._file.close()
@@ -112,34 +123,44 @@ class ScratchSignal:
 class ScratchWriter:
     """Build a :class:`ScratchSignal` from pieces pushed in order, resampled on the way from
     ``rate_in`` to ``rate_out`` Hz (the same samples as ``soxr.resample`` of the whole, "HQ").
-    The scratch file is made in ``folder`` (default: the system's temporary folder, $TMPDIR)."""
+    The scratch file is made in ``folder`` (default: the system's temporary folder, $TMPDIR).
+    ``channels`` > 1: pieces are (n, channels)."""
 
-    def __init__(self, rate_in: int, rate_out: int, folder: str | None = None) -> None:
+    def __init__(self, rate_in: int, rate_out: int, folder: str | None = None, channels: int = 1) -> None:
         self._file = tempfile.TemporaryFile(dir=folder)
+        self.channels = int(channels)
         self._stream = None if rate_in == rate_out else \
-            soxr.ResampleStream(rate_in, rate_out, 1, dtype="float32", quality="HQ")
+            soxr.ResampleStream(rate_in, rate_out, self.channels, dtype="float32", quality="HQ")
         self.length = 0
 
     def _write(self, x: np.ndarray) -> None:
         if x.size:
             self._file.write(np.ascontiguousarray(x, dtype=np.float32).tobytes())
-            self.length += int(x.size)
+            self.length += int(x.shape[0])
 
     def push(self, x: np.ndarray) -> None:
-        """Append mono float32 samples at the input rate."""
-        x = np.asarray(x, dtype=np.float32).reshape(-1)
+        """Append float32 samples at the input rate ((n,), or (n, channels))."""
+        x = np.asarray(x, dtype=np.float32)
+        x = x.reshape(-1) if self.channels == 1 else x.reshape(-1, self.channels)
         self._write(x if self._stream is None else self._stream.resample_chunk(x, last=False))
 
     def finish(self) -> ScratchSignal:
         """Flush the resampler and hand over the signal (which owns the file from then on)."""
         if self._stream is not None:
-            self._write(self._stream.resample_chunk(np.zeros(0, np.float32), last=True))
+            shape = (0,) if self.channels == 1 else (0, self.channels)
+            self._write(self._stream.resample_chunk(np.zeros(shape, np.float32), last=True))
         self._file.flush()
-        return ScratchSignal(self._file, self.length)
+        return ScratchSignal(self._file, self.length, self.channels)
 
     def close(self) -> None:
         """Drop the scratch file (after an error; :meth:`finish` hands it over instead)."""
         self._file.close()
+
+
+def blocks(signal: Signal, block: int = BLOCK) -> Iterator[np.ndarray]:
+    """A signal's samples in order, ``block`` frames at a time."""
+    for lo in range(0, signal.length, block):
+        yield signal.read(lo, min(lo + block, signal.length))
 
 
 def signal_rms(signal: Signal, block: int = BLOCK) -> float:
@@ -147,8 +168,7 @@ def signal_rms(signal: Signal, block: int = BLOCK) -> float:
     if signal.length == 0:
         return 0.0
     total = 0.0
-    for lo in range(0, signal.length, block):
-        x = signal.read(lo, min(lo + block, signal.length))
+    for x in blocks(signal, block):
         total += float(np.dot(x.astype(np.float64), x.astype(np.float64)))
     return float(np.sqrt(total / signal.length))
 
