@@ -23,7 +23,6 @@ from typing import Iterable, Iterator
 
 import numpy as np
 import pedalboard
-from scipy.signal import lfilter
 
 from .postfx import (
     _MIN_BLOCK,
@@ -119,6 +118,8 @@ class LoudnessMeter:
 
     def add(self, piece: np.ndarray) -> None:
         """Measure the next frames ((m, channels) or (m,) for one channel)."""
+        from scipy.signal import lfilter  # scipy.signal costs 0.3 s and tens of MB: only when measuring
+
         x = np.asarray(piece, dtype=np.float64).reshape(-1, self.channels).copy()
         for s, (b, a, gain) in enumerate(self.stages):
             for c in range(self.channels):
