@@ -22,7 +22,7 @@ import numpy as np
 import soundfile as sf
 
 from groundbass.core.atomic import StagedFiles, atomic_path, open_directory, write_in_directory
-from groundbass.core.stream import ScratchSignal, ScratchWriter
+from groundbass.core.stream import ScratchError, ScratchSignal, ScratchWriter
 
 from .paths import path_problem
 
@@ -186,6 +186,8 @@ def _read_audio(path: str | Path, what: str, min_seconds: float, downmix: bool, 
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         detail = str(exc).split("\n")[0]
         raise AudioFileError(f"{label}: not a readable audio file, corrupt or truncated ({detail})") from None
+    except ScratchError as exc:
+        raise AudioFileError(f"{label}: cannot keep its samples ({exc.strerror or exc})") from None
     except OSError as exc:
         raise AudioFileError(f"{label}: cannot read ({path_problem(exc)})") from None
     if frames > 0 and 0 < n < frames and fmt not in ("MP3", "OGG"):

@@ -25,7 +25,8 @@ from typing import Iterable, Iterator, Protocol
 import numpy as np
 import soxr
 
-__all__ = ["Signal", "ArraySignal", "as_signal", "ScaledSignal", "ScratchSignal", "ScratchWriter", "Window",
+__all__ = ["Signal", "ArraySignal", "as_signal", "ScaledSignal", "ScratchSignal", "ScratchWriter", "ScratchError",
+           "Window",
            "windows", "signal_rms", "resample_pieces", "blocks", "BLOCK"]
 
 BLOCK = 1 << 18
@@ -98,7 +99,7 @@ class ScratchSignal:
             size = 4 * ch * (b - a)
             data = os.pread(self._file.fileno(), size, 4 * ch * a)
             if len(data) != size:
-                raise OSError(f"scratch file: read {len(data)} of {size} bytes")
+                raise ScratchError(f"scratch file: read {len(data)} of {size} bytes")
             x = np.frombuffer(data, dtype=np.float32).copy()
             return x if ch == 1 else x.reshape(-1, ch)
 
@@ -120,6 +121,16 @@ class ScratchSignal:
         self.close()
 
 
+class ScratchError(OSError):
+    """A scratch file that cannot be made, written or read (full disk, no $TMPDIR ...); the
+    message names the folder."""
+
+
+def _scratch_error(exc: OSError, folder: str | None) -> ScratchError:
+    where = folder or tempfile.gettempdir()
+    return ScratchError(exc.errno, f"scratch file in {where}: {exc.strerror or exc}")
+
+
 class ScratchWriter:
     """Build a :class:`ScratchSignal` from pieces pushed in order, resampled on the way from
     ``rate_in`` to ``rate_out`` Hz (the same samples as ``soxr.resample`` of the whole, "HQ").
@@ -127,7 +138,11 @@ class ScratchWriter:
     ``channels`` > 1: pieces are (n, channels)."""
 
     def __init__(self, rate_in: int, rate_out: int, folder: str | None = None, channels: int = 1) -> None:
-        self._file = tempfile.TemporaryFile(dir=folder)
+        self.folder = folder
+        try:
+            self._file = tempfile.TemporaryFile(dir=folder)
+        except OSError as exc:
+            raise _scratch_error(exc, folder) from None
         self.channels = int(channels)
         self._stream = None if rate_in == rate_out else \
             soxr.ResampleStream(rate_in, rate_out, self.channels, dtype="float32", quality="HQ")
@@ -135,7 +150,10 @@ class ScratchWriter:
 
     def _write(self, x: np.ndarray) -> None:
         if x.size:
-            self._file.write(np.ascontiguousarray(x, dtype=np.float32).tobytes())
+            try:
+                self._file.write(np.ascontiguousarray(x, dtype=np.float32).tobytes())
+            except OSError as exc:
+                raise _scratch_error(exc, self.folder) from None
             self.length += int(x.shape[0])
 
     def push(self, x: np.ndarray) -> None:
@@ -149,7 +167,10 @@ class ScratchWriter:
         if self._stream is not None:
             shape = (0,) if self.channels == 1 else (0, self.channels)
             self._write(self._stream.resample_chunk(np.zeros(shape, np.float32), last=True))
-        self._file.flush()
+        try:
+            self._file.flush()
+        except OSError as exc:
+            raise _scratch_error(exc, self.folder) from None
         return ScratchSignal(self._file, self.length, self.channels)
 
     def close(self) -> None:

@@ -350,3 +350,19 @@ def test_send_paths_in_a_symlink_loop_are_one_line(tmp_path):
         lines = res.stderr.strip().splitlines()
         assert res.returncode == 1 and "Traceback" not in res.stderr and len(lines) == 1, (extra, res.stderr)
         assert lines[0].startswith("error: ") and says in lines[0], (extra, lines)
+
+
+def test_no_room_for_the_scratch_file_is_one_line_and_nothing_is_written(model_path, tmp_path,
+                                                                         monkeypatch):  # noqa: F811
+    """A plain render keeps the mix in a scratch file in $TMPDIR; where that folder is gone
+    the render says so in one line naming the mix and the folder, exits 1 and writes nothing."""
+    import tempfile
+
+    mix, out = write_mix(tmp_path / "mix.wav", seconds=1.0), tmp_path / "out" / "bass.wav"
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-tmp"))
+    res = CliRunner().invoke(main, ["generate", str(mix), "-o", str(out), "--model", str(model_path),
+                                    "--steps", "1", "--quiet"])
+    assert res.exit_code == 1, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(mix) in lines[0] and "no-such-tmp" in lines[0], res.stderr
+    assert not out.parent.exists()
