@@ -511,13 +511,15 @@ class BassGenerator:
             log.info("seed %d", seed)
         latent, gain, tuning = self._latents(mix, settings, style=style, style_sample_rate=style_sample_rate or sr,
                                              seed=seed, variations=variations, tuning=tuning, callback=callback)
-        n = mix.length
-        for i in range(variations):
-            pieces = (p / gain for p in self.decode_bass_pieces(latent[i:i + 1], n, tuning))
-            yield resample_pieces(pieces, self.sample_rate, sr, length)
+        def decoded(i: int):
+            pieces = (p / gain for p in self.decode_bass_pieces(latent[i:i + 1], mix.length, tuning))
+            yield from resample_pieces(pieces, self.sample_rate, sr, length)
             release_memory()
-            if callback:
+            if callback:  # reported when the variation's last piece has been taken
                 callback("decode", i + 1, variations)
+
+        for i in range(variations):
+            yield decoded(i)
 
     def _loop(self, mono: np.ndarray, sr: int, length: int, channels: int | None, settings: dict, **kw):
         """A loop is sampled at a whole number of latent frames: the mix is stretched (by less

@@ -173,3 +173,19 @@ def test_a_streamed_render_with_post_fx_equals_the_whole_array_render(generator,
         assert rx == ry and x.shape == y.shape == (int(round(6.0 * rx)), 2)
         np.testing.assert_allclose(x, y, rtol=0, atol=2.0 ** -22)
         assert np.abs(x).max() > 1e-3
+
+
+def test_a_streamed_render_reports_and_times_every_stage(generator, tmp_path):
+    """Decoding happens while the file is written: the progress still goes through every
+    stage in order, ends at 1.0, and the decode stage has its own time."""
+    mix = write_mix(tmp_path / "mix.wav", seconds=3.0)
+    seen = []
+    res = render_file(generator, mix, tmp_path / "bass.wav", RenderParams(steps=2, seed=1, variations=2),
+                      progress=lambda stage, frac: seen.append((stage, frac)))
+    stages = [s for s, _ in seen]
+    order = ["read", "encode", "diffusion", "decode", "postfx", "write", "done"]
+    assert [s for s in order if s in stages] == order
+    assert [stages.index(s) for s in order] == sorted(stages.index(s) for s in order)
+    fracs = [f for _, f in seen]
+    assert fracs == sorted(fracs) and fracs[-1] == 1.0
+    assert res.timings["decode"] > 0 and stages.count("decode") == 2  # one report per variation
