@@ -68,8 +68,15 @@ class BoardStream:
             return
         self.board.reset()
         buf, buf_lo, k = np.zeros((self.channels, 0), np.float32), 0, 0
-        left = self.n
-        out_skip = self.latency
+        skip, left = self.latency, self.n  # output samples still to drop (latency), still to give
+
+        def take(y: np.ndarray) -> np.ndarray:
+            nonlocal skip, left
+            y, skip = y[:, skip:], max(0, skip - y.shape[1])
+            y = y[:, :left]
+            left -= y.shape[1]
+            return np.ascontiguousarray(y.T)
+
         for piece in pieces:
             x = _frames(piece, self.channels).T
             buf = np.concatenate([buf, x], axis=1) if buf.shape[1] else np.ascontiguousarray(x)
@@ -77,19 +84,13 @@ class BoardStream:
                 a, b = self.bounds[k]
                 y = self.board.process(np.ascontiguousarray(buf[:, a - buf_lo:b - buf_lo]), self.rate, reset=False)
                 buf, buf_lo, k = buf[:, b - buf_lo:], b, k + 1
-                y, out_skip = y[:, out_skip:], max(0, out_skip - y.shape[1])
-                y = y[:, :left]
-                left -= y.shape[1]
-                if y.shape[1]:
-                    yield np.ascontiguousarray(y.T)
-        if self.latency:
-            flush = max(self.latency, _MIN_BLOCK)
-            y = self.board.process(np.zeros((self.channels, flush), np.float32), self.rate, reset=False)
-            y, out_skip = y[:, out_skip:], max(0, out_skip - y.shape[1])
-            y = y[:, :left]
-            left -= y.shape[1]
-            if y.shape[1]:
-                yield np.ascontiguousarray(y.T)
+                if len(y := take(y)):
+                    yield y
+        if self.latency:  # the flush of run_board: silence through the board for the tail
+            y = self.board.process(np.zeros((self.channels, max(self.latency, _MIN_BLOCK)), np.float32), self.rate,
+                                   reset=False)
+            if len(y := take(y)):
+                yield y
         if left > 0:
             yield np.zeros((left, self.channels), np.float32)
 
