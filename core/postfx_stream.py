@@ -36,7 +36,7 @@ from .postfx import (
     limiter_gain,
     run_board,
 )
-from .stream import BLOCK, ScratchSignal, ScratchWriter, blocks
+from .stream import BLOCK, ScratchSignal, ScratchWriter, blocks, windows
 
 __all__ = ["BoardStream", "LoudnessMeter", "limit_windows", "postfx_stream"]
 
@@ -161,41 +161,34 @@ class LoudnessMeter:
         return float(value) if np.isfinite(value) else None
 
 
+def _scaled_windows(signal: ScratchSignal, context: int, scale: float, window: int):
+    """``signal * scale`` window by window with ``context`` frames on both sides -> (window
+    (n, channels) float32, the kept part's slice in it)."""
+    s32 = np.float32(scale)
+    for w in windows(signal.length, window, context):
+        x = signal.read(w.lo, w.hi).reshape(w.hi - w.lo, -1)
+        yield ((x * s32).astype(np.float32) if scale != 1.0 else x), w.keep
+
+
 def limit_windows(signal: ScratchSignal, rate: int, ceiling: float, gain: float = 1.0,
                   lookahead_ms: float = 20.0, window: int = BLOCK) -> Iterator[np.ndarray]:
     """The gain envelope of :func:`~.postfx.true_peak_limit` (before its final trim) over
     ``signal * gain``, ``window`` frames at a time: each window is computed with a context
-    of twice the look-ahead hold plus the oversampler's reach on both sides, so its kept
+    of three look-ahead holds plus the oversampler's reach on both sides, so its kept
     centre sees the samples the whole-signal limiter sees. ``ceiling`` is linear, safety
     margin included. Yields (m, channels) float32 pieces."""
     hold = max(1, int(rate * lookahead_ms / 1000))
-    ctx = 3 * hold + 2048
-    g32 = np.float32(gain)
-    for lo in range(0, signal.length, window):
-        hi = min(lo + window, signal.length)
-        a, b = max(0, lo - ctx), min(signal.length, hi + ctx)
-        x = signal.read(a, b).reshape(b - a, -1)
-        if gain != 1.0:
-            x = (x * g32).astype(np.float32)
+    for x, keep in _scaled_windows(signal, 3 * hold + 2048, gain, window):
         need = np.minimum(1.0, ceiling / np.maximum(_per_sample_true_peak(x, rate), 1e-12))
         g = limiter_gain(need, hold)
-        y = x[lo - a:hi - a]
-        yield y if g is None else y * g[lo - a:hi - a, None].astype(np.float32)
+        yield x[keep] if g is None else x[keep] * g[keep, None].astype(np.float32)
 
 
 def _true_peak_of(signal: ScratchSignal, rate: int, scale: float = 1.0, window: int = BLOCK) -> float:
     """The largest (4x-oversampled) true peak of ``signal * scale``, window by window with
     the oversampler's context."""
-    ctx, top = 2048, 0.0
-    s32 = np.float32(scale)
-    for lo in range(0, signal.length, window):
-        hi = min(lo + window, signal.length)
-        a, b = max(0, lo - ctx), min(signal.length, hi + ctx)
-        x = signal.read(a, b).reshape(b - a, -1)
-        if scale != 1.0:
-            x = x * s32
-        top = max(top, float(_per_sample_true_peak(x, rate)[lo - a:hi - a].max()))
-    return top
+    return max((float(_per_sample_true_peak(x, rate)[keep].max())
+                for x, keep in _scaled_windows(signal, 2048, scale, window)), default=0.0)
 
 
 def _write(pieces: Iterable[np.ndarray], rate: int, channels: int, meter: LoudnessMeter | None = None) -> ScratchSignal:

@@ -12,6 +12,7 @@ import statistics
 import time
 
 import torch
+from experiment_common import Call, cpu_name
 from groundbass.core.pipeline import BassGenerator
 
 ap = argparse.ArgumentParser()
@@ -21,7 +22,7 @@ a = ap.parse_args()
 torch.set_num_threads(2)
 g = BassGenerator.from_pretrained("default", device="cpu", precision="fp32")
 T = int(180 * g.latent_rate)
-cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+cpu = cpu_name()
 print(f"latent frames {T}, CPU {cpu}, torch {torch.__version__}, dynamic={a.dynamic}, mode={a.mode}")
 
 
@@ -44,18 +45,6 @@ def run(name, module, make_inputs, sizes):
         other, _ = timed(lambda: compiled(*make_inputs(sizes[1])))
     print(f"{name}: eager {eager * 1000:.1f} ms  compiled {steady * 1000:.1f} ms  speed-up {eager / steady:.2f}x  "
           f"first call {first:.1f} s  another length {other:.1f} s  max|diff| {diff:.2e}")
-
-
-class Call(torch.nn.Module):
-    """The module's forward, its first output only."""
-
-    def __init__(self, m):
-        super().__init__()
-        self.m = m
-
-    def forward(self, *args):
-        out = self.m(*args)
-        return out[0] if isinstance(out, tuple) else out
 
 
 cfg = g.config.unet

@@ -15,6 +15,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 import torch.nn.functional as F
+from experiment_common import Call, cpu_name
 from groundbass.core import unet as unet_module
 from groundbass.core.pipeline import BassGenerator
 
@@ -32,7 +33,7 @@ if "--edge-fix" in sys.argv:
 torch.set_num_threads(2)
 g = BassGenerator.from_pretrained("default", device="cpu", precision="fp32")
 T = int(180 * g.latent_rate)
-cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+cpu = cpu_name()
 print(f"latent frames {T}, CPU {cpu}")
 
 
@@ -64,18 +65,6 @@ def run(name, module, inputs, names, dynamic):
     t_ort = bench(lambda: sess.run(None, feed))
     print(f"{name}: eager {t_eager * 1000:.1f} ms  ort {t_ort * 1000:.1f} ms  speed-up {t_eager / t_ort:.2f}x  "
           f"max|diff| {diff:.2e}")
-
-
-class Call(torch.nn.Module):
-    """The module's forward with every argument positional, its first output only."""
-
-    def __init__(self, m):
-        super().__init__()
-        self.m = m
-
-    def forward(self, *args):
-        out = self.m(*args)
-        return out[0] if isinstance(out, tuple) else out
 
 
 cfg = g.config.unet
