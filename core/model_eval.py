@@ -10,7 +10,8 @@ each song's non-bass stems is the mix; the generator makes a bass for it. Measur
 - matching accuracy (paper Fig. 3): compatibility of every (mix, bass) pair = mean mix
   chroma weight at the bass's pitch classes; top-1 accuracy of the diagonal (chance 1/N),
   beside it the same accuracy of the songs' true basses (how well real bass lines single out
-  their own mix by this measure: the ceiling of the figure);
+  their own mix by this measure: a reference, not a bound — a bass that follows the mix's
+  chroma closely can beat the song's own bass line here);
 - grounding (paper Table 1): MFCC-statistics embedding distance (cosine and Euclidean)
   between a style reference (the true bass of another song) and basses generated with and
   without grounding (same mix, same seed); the reference is taken at the model's style
@@ -150,7 +151,7 @@ def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float 
                          for i in range(n)])
 
     scores = matching_scores(gens)
-    scores_true = matching_scores(trues)  # the ceiling: the songs' own bass lines
+    scores_true = matching_scores(trues)  # the reference: the songs' own bass lines
 
     cos_g, cos_n, euc_g, euc_n = [], [], [], []
     for i, song in enumerate(songs if style_eval else []):

@@ -79,7 +79,7 @@ def test_eval_command_writes_metrics_and_png(synth_songs, tmp_path):
     assert m["songs"] == 2 and m["matching_chance"] == 0.5
     assert 0.0 <= m["chord_tone_rate_true_bass"] <= 1.0
     assert 0.0 <= m["pitch_class_agreement_chord_root"] <= 1.0  # the oracle baseline beside the heuristic
-    assert m["matching_accuracy_true_bass"] in (0.0, 0.5, 1.0)  # the true basses' matching, the ceiling
+    assert m["matching_accuracy_true_bass"] in (0.0, 0.5, 1.0)  # the true basses' matching, the reference
     assert len(metrics["matching_matrix"]) == 2
     assert all("chord_tone_rate_grounded" in p for p in metrics["per_song"]) and "chord_tone_rate_grounded" in m
     defaults = BassGenerator.from_pretrained(model, device="cpu").config.sampling
