@@ -21,13 +21,13 @@ from typing import Callable, Iterable
 import numpy as np
 import soundfile as sf
 
-from groundbass.core.atomic import StagedFiles, atomic_path, open_directory, write_in_directory
-from groundbass.core.stream import ScratchError, ScratchSignal, ScratchWriter
+from groundbass.core.atomic import StagedFiles
+from groundbass.core.stream import ScratchError, ScratchSignal, ScratchWriter, resample_pieces
 
 from .paths import path_problem
 
 __all__ = ["AUDIO_EXTENSIONS", "AudioFileError", "AudioData", "read_audio", "write_audio_atomic",
-           "subtype_for", "bit_depth_of", "sha256_file", "path_problem", "stage_audio", "file_loudness"]
+           "subtype_for", "bit_depth_of", "sha256_file", "path_problem", "stage_audio", "open_staged", "file_loudness"]
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".aiff", ".aif", ".ogg", ".mp3")
 """Input formats read (case-insensitive)."""
@@ -209,33 +209,13 @@ def file_loudness(path: str | Path, rate: int, length: int, block: int = 1 << 18
     padded to ``length`` frames — what :func:`groundbass.core.postfx.integrated_loudness` gives
     for the whole file resampled (``soxr`` "HQ") — read block by block; None for a silent or
     too short file. The file was checked by :func:`read_audio` before."""
-    import soxr
-
     from groundbass.core.postfx_stream import LoudnessMeter
 
     with sf.SoundFile(os.fsencode(path)) as f:
-        ch, sr = f.channels, f.samplerate
-        stream = None if sr == rate else soxr.ResampleStream(sr, rate, ch, dtype="float32", quality="HQ")
-        meter, left = LoudnessMeter(rate, length, ch), length
-
-        def add(y: np.ndarray) -> None:
-            nonlocal left
-            y = y[:left]
-            left -= len(y)
-            if len(y):
-                meter.add(y)
-
-        while True:
-            x = f.read(block, dtype="float32", always_2d=True)
-            last = x.shape[0] == 0
-            if stream is not None:
-                add(stream.resample_chunk(x if not last else np.zeros((0, ch), np.float32), last=last))
-            elif not last:
-                add(x)
-            if last:
-                break
-    if left > 0:
-        add(np.zeros((left, ch), np.float32))
+        meter = LoudnessMeter(rate, length, f.channels)
+        for y in resample_pieces(f.blocks(block, dtype="float32", always_2d=True), f.samplerate, rate, length,
+                                 channels=f.channels):
+            meter.add(y)
     return meter.result()
 
 
@@ -257,15 +237,6 @@ def subtype_for(fmt: str, bit_depth: str) -> str:
         raise ValueError(f"{fmt} cannot store bit depth {bit_depth!r}"
                          + (" (FLAC has no float; use 16 or 24, or --format wav)" if fmt == "flac" else ""))
     return _SUBTYPES[key]
-
-
-def _write_blocks(file, samples: np.ndarray, sample_rate: int, fmt: str, subtype: str,
-                  block: int = 1 << 17, channels: int | None = None) -> None:
-    """``soundfile.write`` in blocks of ``block`` frames: the same file, without a full-length
-    converted copy of the samples in memory. ``channels`` > the samples' own (one): each block
-    is repeated to that many channels as it is written (a dual-mono file from mono samples)."""
-    own = 1 if samples.ndim == 1 else samples.shape[1]
-    _write_pieces(file, [samples], sample_rate, fmt, subtype, own if channels is None else int(channels), block)
 
 
 def _write_pieces(file, pieces: Iterable[np.ndarray], sample_rate: int, fmt: str, subtype: str, channels: int,
@@ -298,47 +269,36 @@ def stage_audio(staged: StagedFiles, path: Path, pieces: Iterable[np.ndarray], s
         raise AudioFileError(f"{path}: cannot write ({str(exc).splitlines()[0]})") from None
 
 
+def open_staged(folder: Path, folder_check: Callable[[Path], None] | None = None) -> StagedFiles:
+    """The output folder opened for staged writes (:class:`~groundbass.core.atomic.StagedFiles`).
+    ``folder_check(real_folder)`` (the OSC bridge's allowed roots) is called with the real path
+    of the folder *as opened*, and every file is then created relative to that open folder, so a
+    folder swapped for a symlink after the check cannot redirect it; it raises to refuse.
+    Raises :class:`AudioFileError` naming the folder when it cannot be written or opened."""
+    folder = Path(folder)
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise AudioFileError(f"{folder}: cannot write to the output folder")
+    try:
+        return StagedFiles(folder, folder_check)
+    except OSError as exc:
+        raise AudioFileError(f"{folder}: cannot open the output folder ({exc.strerror or exc})") from None
+
+
 def write_audio_atomic(path: Path, samples: np.ndarray, sample_rate: int, fmt: str, subtype: str,
                        folder_check: Callable[[Path], None] | None = None, channels: int | None = None) -> Path:
     """Write audio to a hidden temporary file beside ``path``, fsync it, then rename it to
     ``path`` (so ``path`` is either absent or complete). Raises :class:`AudioFileError` naming
     the file (directory not writable, disk full ...); the temporary file is always removed.
-
-    ``folder_check(real_folder)`` (the OSC bridge's allowed roots) is called with the real
-    path of the output folder *as opened for writing*; the file is then created relative to
-    that open folder, so a folder swapped for a symlink after the check cannot redirect it.
-    It raises to refuse the write. ``channels``: write mono ``samples`` as that many identical
-    channels, block by block (no full-length multichannel copy)."""
+    ``folder_check`` as in :func:`open_staged`. ``channels``: write mono ``samples`` as that many
+    identical channels, block by block (no full-length multichannel copy)."""
     path = Path(path)
-    if not os.path.isdir(path.parent) or not os.access(path.parent, os.W_OK):
-        raise AudioFileError(f"{path.parent}: cannot write to the output folder")
-    if folder_check is not None:
-        return _write_audio_checked(path, samples, sample_rate, fmt, subtype, folder_check, channels)
-    try:
-        with atomic_path(path, ".part", fsync=True) as tmp:
-            _write_blocks(os.fsencode(tmp), samples, sample_rate, fmt, subtype, channels=channels)
-    except OSError as exc:
-        raise AudioFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        raise AudioFileError(f"{path}: cannot write ({str(exc).splitlines()[0]})") from None
-    return path
-
-
-def _write_audio_checked(path: Path, samples: np.ndarray, sample_rate: int, fmt: str, subtype: str,
-                         folder_check: Callable[[Path], None], channels: int | None = None) -> Path:
-    try:
-        fd, real = open_directory(path.parent)
-    except OSError as exc:
-        raise AudioFileError(f"{path.parent}: cannot open the output folder ({exc.strerror or exc})") from None
-    try:
-        folder_check(real)
-        write_in_directory(fd, path.name, lambda f: _write_blocks(f, samples, sample_rate, fmt, subtype, channels=channels))
-    except OSError as exc:
-        raise AudioFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        raise AudioFileError(f"{path}: cannot write ({str(exc).splitlines()[0]})") from None
-    finally:
-        os.close(fd)
+    with open_staged(path.parent, folder_check) as staged:
+        own = 1 if samples.ndim == 1 else samples.shape[1]
+        stage_audio(staged, path, [samples], sample_rate, fmt, subtype, own if channels is None else int(channels))
+        try:
+            staged.commit()
+        except OSError as exc:
+            raise AudioFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
     return path
 
 

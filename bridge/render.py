@@ -25,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from groundbass.core.atomic import StagedFiles, atomic_path
+from groundbass.core.atomic import atomic_path
 from groundbass.core.audio import fit_length
 from groundbass.core.midi import audio_to_midi, estimate_tempo, notes_to_midi, parse_grid, parse_time_signature
 from groundbass.core.params import CROSSFADE_DEFAULT, NUMBERS, check_edit_method, check_sampler
@@ -34,7 +34,8 @@ from groundbass.core.postfx import ChainError, ChainSpec, apply_postfx, load_cha
 from groundbass.core.postfx_stream import postfx_stream
 from groundbass.core.stream import resample_pieces
 
-from .audio_files import AudioData, AudioFileError, bit_depth_of, file_loudness, read_audio, stage_audio, subtype_for
+from .audio_files import (AudioData, AudioFileError, bit_depth_of, file_loudness, open_staged, read_audio, stage_audio,
+                          subtype_for)
 from .paths import path_problem
 
 __all__ = ["RenderParams", "RenderResult", "RenderError", "RenderCancelled", "render_file",
@@ -417,6 +418,13 @@ def _streams(params: RenderParams, spec: ChainSpec) -> bool:
     return not (params.keep or params.span is not None or params.loop or params.midi)
 
 
+def _fx_hears_channels(params: RenderParams, spec: ChainSpec) -> bool:
+    """Whether the post-fx must see the bass in the input's channel count: plugins and loudness
+    targets do; a limiter alone runs on the mono bass (its gain is linked across identical
+    channels, so the N-channel file written from it is the same)."""
+    return bool(spec.plugins) or params.loudness is not None or params.match_mix
+
+
 def _render(gen: BassGenerator, mix: AudioData, mix_path: Path, out_path: Path, params: RenderParams,
             spec: ChainSpec, fmt: str, outs: list[Path], midis: list[Path], prog: "_Progress",
             should_stop: Callable[[], bool] | None, folder_check: Callable[[Path], None] | None) -> RenderResult:
@@ -480,10 +488,8 @@ def _render(gen: BassGenerator, mix: AudioData, mix_path: Path, out_path: Path, 
         streams = gen.generate_stream(mix.signal, sample_rate=mix.sample_rate, length=mix.frames, seed=seed,
                                       variations=params.variations, **sampling)
         audios = (resample_pieces(pieces, mix.sample_rate, rate_out, length_out) for pieces in streams)
-        if spec.plugins or spec.ceiling_db is not None or params.loudness is not None or params.match_mix:
-            # plugins and loudness targets hear the input's channels; a limiter alone, the mono bass
-            # (linked across identical channels, so the written N-channel file is the same)
-            ch = mix.file_channels if spec.plugins or params.loudness is not None or params.match_mix else 1
+        if spec.ceiling_db is not None or _fx_hears_channels(params, spec):
+            ch = mix.file_channels if _fx_hears_channels(params, spec) else 1
             mix_lufs = file_loudness(mix_path, rate_out, length_out) if params.match_mix else None
             audios = (postfx_stream(a, rate_out, length_out, ch, spec, loudness=params.loudness,
                                     match_mix=params.match_mix, match_mix_lufs=mix_lufs) for a in audios)
@@ -510,7 +516,7 @@ def _render(gen: BassGenerator, mix: AudioData, mix_path: Path, out_path: Path, 
     # the limiter alone is linked across channels, so a mono bass limited then written as N
     # identical channels is the N-channel result: the writer repeats it block by block (a
     # 15-minute stereo copy is 320 MB); plugins and loudness targets see the real layout
-    dual_mono_write = kept is not None or (not spec.plugins and params.loudness is None and not params.match_mix)
+    dual_mono_write = kept is not None or not _fx_hears_channels(params, spec)
     for i, bass in enumerate(basses):
         prog("postfx", i, len(basses))
         bass = _resample(np.asarray(bass, np.float32), src_rate, rate_out, length_out)
@@ -565,13 +571,10 @@ def _write_outputs(outs: list[Path], audios, channels: list[int], rate: int, fmt
     order) goes through an :class:`OutputGuard` into a temporary file in the outputs' folder,
     and only when all are written and checked are they renamed into place. Raises
     :class:`RenderError` (one line naming the file) or :class:`RenderCancelled`."""
-    folder = Path(outs[0]).parent
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise RenderError(f"{folder}: cannot write to the output folder")
     try:
-        staged = StagedFiles(folder, folder_check)
-    except OSError as exc:
-        raise RenderError(f"{folder}: cannot open the output folder ({exc.strerror or exc})") from None
+        staged = open_staged(Path(outs[0]).parent, folder_check)
+    except AudioFileError as exc:
+        raise RenderError(str(exc)) from None
     with staged:
         try:
             for path, pieces, ch in zip(outs, audios, channels):

@@ -314,16 +314,14 @@ class BassGenerator:
                                              jumps=REPAINT_JUMPS, generator=gens, refine=refine, callback=step_cb)
             return SAMPLERS[check_sampler(sampler)](denoise, noise, steps, refine=refine, callback=step_cb)
 
-    @torch.inference_mode()
     def decode_bass(self, latent: torch.Tensor, length: int, tuning: float = 0.0) -> np.ndarray:
         """Normalised bass latent (1, bass_dim, T) -> mono bass at the model rate, (length,) float32,
-        its notes ``tuning`` semitones off A = 440 Hz."""
-        z = latent * self.stats.bass_std[:, None] + self.stats.bass_mean[:, None]
-        return self.bass_ae.decode_chunked(z, length=length, tuning=tuning)[0].float().cpu().numpy()
+        its notes ``tuning`` semitones off A = 440 Hz (:meth:`decode_bass_pieces`, joined)."""
+        return np.concatenate(list(self.decode_bass_pieces(latent, length, tuning)))
 
     def decode_bass_pieces(self, latent: torch.Tensor, length: int, tuning: float = 0.0):
-        """:meth:`decode_bass` as an iterator of float32 pieces in order (their concatenation is
-        its result), so a long bass is never held whole."""
+        """:meth:`decode_bass` as an iterator of float32 pieces in order, so a long bass is never
+        held whole."""
         with torch.inference_mode():  # entered around each step only: a generator must not leak the mode
             z = latent * self.stats.bass_std[:, None] + self.stats.bass_mean[:, None]
         pieces = self.bass_ae.decode_pieces(z, length=length, tuning=tuning)

@@ -37,7 +37,8 @@ import soxr
 
 __all__ = ["PRESETS", "ChainError", "ChainSpec", "load_chain_spec", "build_board", "run_board",
            "true_peak", "true_peak_limit", "integrated_loudness", "apply_gain_db", "apply_postfx",
-           "DEFAULT_CEILING_DB", "MATCH_MIX_OFFSET_LU", "board_bounds", "limiter_gain"]
+           "DEFAULT_CEILING_DB", "MATCH_MIX_OFFSET_LU", "board_bounds", "limiter_gain", "loudness_target",
+           "level_change"]
 
 log = logging.getLogger(__name__)
 
@@ -329,21 +330,37 @@ def apply_postfx(audio: np.ndarray, sample_rate: int, fx: str | Path | ChainSpec
     spec = fx if isinstance(fx, ChainSpec) else load_chain_spec(fx)
     board = build_board(spec, sample_rate)
     y = run_board(board, audio, sample_rate, latency_samples=spec.latency_samples)
-    ceiling = spec.ceiling_db
-    target = loudness
-    if match_mix is not None:
-        mix_lufs = integrated_loudness(match_mix, sample_rate)
-        target = None if mix_lufs is None else mix_lufs + MATCH_MIX_OFFSET_LU
-        if mix_lufs is None:
-            log.warning("match_mix: the mix is silent or too short to measure; level left as is")
-    if target is not None:
-        current = integrated_loudness(y, sample_rate)
-        if current is None:
-            log.warning("loudness: the bass is silent or too short to measure; level left as is")
-        else:
-            y = apply_gain_db(y, float(target) - current)
-            if ceiling is None:
-                ceiling = DEFAULT_CEILING_DB
+    match = match_mix is not None
+    target = loudness_target(loudness, match, integrated_loudness(match_mix, sample_rate) if match else None)
+    gain_db, ceiling = level_change(target, integrated_loudness(y, sample_rate) if target is not None else None,
+                                    spec.ceiling_db)
+    if gain_db is not None:
+        y = apply_gain_db(y, gain_db)
     if ceiling is not None:
         y = true_peak_limit(y, sample_rate, ceiling)
     return y
+
+
+def loudness_target(loudness: float | None, match_mix: bool, mix_lufs: float | None) -> float | None:
+    """The bass's loudness target in LUFS: ``loudness``, or with ``match_mix`` the mix's
+    ``mix_lufs`` plus :data:`MATCH_MIX_OFFSET_LU` (None, with a warning, for a mix that could
+    not be measured); None: no target."""
+    if not match_mix:
+        return loudness
+    if mix_lufs is None:
+        log.warning("match_mix: the mix is silent or too short to measure; level left as is")
+        return None
+    return mix_lufs + MATCH_MIX_OFFSET_LU
+
+
+def level_change(target: float | None, current: float | None,
+                 ceiling_db: float | None) -> tuple[float | None, float | None]:
+    """(gain in dB or None, the limiter ceiling then) that brings a bass measured at ``current``
+    LUFS to ``target``: a gain change always ends in a limiter (-1 dBFS when the chain has none).
+    A bass that could not be measured keeps its level (with a warning)."""
+    if target is None:
+        return None, ceiling_db
+    if current is None:
+        log.warning("loudness: the bass is silent or too short to measure; level left as is")
+        return None, ceiling_db
+    return float(target) - current, DEFAULT_CEILING_DB if ceiling_db is None else ceiling_db

@@ -28,17 +28,21 @@ from .postfx import (
     _MIN_BLOCK,
     _SAFETY,
     CHUNK_SAMPLES,
-    DEFAULT_CEILING_DB,
     ChainSpec,
     _per_sample_true_peak,
+    apply_gain_db,
     board_bounds,
     build_board,
+    level_change,
     limiter_gain,
+    loudness_target,
     run_board,
 )
 from .stream import BLOCK, ScratchSignal, ScratchWriter, blocks, windows
 
 __all__ = ["BoardStream", "LoudnessMeter", "limit_windows", "postfx_stream"]
+
+_OVERSAMPLER_REACH = 2048  # frames of context that cover the 4x oversampler's filter in a window
 
 
 def _frames(x: np.ndarray, channels: int) -> np.ndarray:
@@ -129,14 +133,17 @@ class LoudnessMeter:
         self.buf = np.concatenate([self.buf, x]) if len(self.buf) else x
         end = self.buf_lo + len(self.buf)
         while self.next < len(self.edges) and self.edges[self.next][1] <= end:
-            lo, hi = self.edges[self.next]
-            for c in range(self.channels):
-                self.z[c, self.next] = (1.0 / (self._T_G * self.rate)) * np.sum(
-                    np.square(self.buf[lo - self.buf_lo:hi - self.buf_lo, c]))
+            self._energy(self.next)
             self.next += 1
         keep = self.edges[self.next][0] if self.next < len(self.edges) else end
         if keep > self.buf_lo:
             self.buf, self.buf_lo = self.buf[keep - self.buf_lo:], keep
+
+    def _energy(self, j: int) -> None:
+        """Block ``j``'s mean square per channel, over its samples held in the buffer (pyloudnorm's sum)."""
+        lo, hi = (max(0, e - self.buf_lo) for e in self.edges[j])
+        for c in range(self.channels):
+            self.z[c, j] = (1.0 / (self._T_G * self.rate)) * np.sum(np.square(self.buf[lo:hi, c]))
 
     def result(self) -> float | None:
         """LUFS, or None for audio that is silent or shorter than one 400 ms block (as
@@ -144,10 +151,7 @@ class LoudnessMeter:
         if self.n < int(0.4 * self.rate) + 1 or not self.edges:
             return None
         for j in range(self.next, len(self.edges)):  # blocks that reach past the end (none, for a whole signal)
-            lo, hi = self.edges[j]
-            for c in range(self.channels):
-                self.z[c, j] = (1.0 / (self._T_G * self.rate)) * np.sum(
-                    np.square(self.buf[max(0, lo - self.buf_lo):max(0, hi - self.buf_lo), c]))
+            self._energy(j)
         G, z, chs = self._GAINS, self.z, range(self.channels)
         blocks_ = range(z.shape[1])
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -178,7 +182,7 @@ def limit_windows(signal: ScratchSignal, rate: int, ceiling: float, gain: float 
     centre sees the samples the whole-signal limiter sees. ``ceiling`` is linear, safety
     margin included. Yields (m, channels) float32 pieces."""
     hold = max(1, int(rate * lookahead_ms / 1000))
-    for x, keep in _scaled_windows(signal, 3 * hold + 2048, gain, window):
+    for x, keep in _scaled_windows(signal, 3 * hold + _OVERSAMPLER_REACH, gain, window):
         need = np.minimum(1.0, ceiling / np.maximum(_per_sample_true_peak(x, rate), 1e-12))
         g = limiter_gain(need, hold)
         yield x[keep] if g is None else x[keep] * g[keep, None].astype(np.float32)
@@ -188,7 +192,7 @@ def _true_peak_of(signal: ScratchSignal, rate: int, scale: float = 1.0, window: 
     """The largest (4x-oversampled) true peak of ``signal * scale``, window by window with
     the oversampler's context."""
     return max((float(_per_sample_true_peak(x, rate)[keep].max())
-                for x, keep in _scaled_windows(signal, 2048, scale, window)), default=0.0)
+                for x, keep in _scaled_windows(signal, _OVERSAMPLER_REACH, scale, window)), default=0.0)
 
 
 def _write(pieces: Iterable[np.ndarray], rate: int, channels: int, meter: LoudnessMeter | None = None) -> ScratchSignal:
@@ -214,36 +218,23 @@ def postfx_stream(pieces: Iterable[np.ndarray], rate: int, n: int, channels: int
     ``match_mix_lufs`` plus :data:`~.postfx.MATCH_MIX_OFFSET_LU`; None: the mix could not be
     measured and the level stays), then the true-peak limiter. Yields float32 (m, channels)
     pieces, ``n`` frames in all (mono (m,) pieces when ``channels`` is 1)."""
-    from .postfx import MATCH_MIX_OFFSET_LU, log
-
     board = build_board(spec, rate)
     out = BoardStream(board, rate, n, channels, spec.latency_samples).process(pieces) if len(board) else \
         (_frames(p, channels) for p in pieces)
-    ceiling_db = spec.ceiling_db
-    target = loudness
-    if match_mix:
-        target = None if match_mix_lufs is None else match_mix_lufs + MATCH_MIX_OFFSET_LU
-        if match_mix_lufs is None:
-            log.warning("match_mix: the mix is silent or too short to measure; level left as is")
-    if target is None and ceiling_db is None:
+    target = loudness_target(loudness, match_mix, match_mix_lufs)
+    if target is None and spec.ceiling_db is None:
         for p in out:
             yield p[:, 0] if channels == 1 else p
         return
     meter = LoudnessMeter(rate, n, channels) if target is not None else None
     with _write(out, rate, channels, meter) as first:
-        gain = 1.0
-        if meter is not None:
-            current = meter.result()
-            if current is None:
-                log.warning("loudness: the bass is silent or too short to measure; level left as is")
-            else:
-                gain = float(10 ** ((float(target) - current) / 20))
-                ceiling_db = DEFAULT_CEILING_DB if ceiling_db is None else ceiling_db
-        if ceiling_db is None:  # a loudness target without a limiter: apply_gain_db
+        gain_db, ceiling_db = level_change(target, meter.result() if meter is not None else None, spec.ceiling_db)
+        if ceiling_db is None:  # a loudness target without a limiter
             for p in blocks(first):
-                yield (p * np.float32(gain)).astype(np.float32)
+                yield p if gain_db is None else apply_gain_db(p, gain_db)
             return
         ceiling = 10 ** (ceiling_db / 20) * _SAFETY
+        gain = 1.0 if gain_db is None else float(10 ** (gain_db / 20))
         with _write(limit_windows(first, rate, ceiling, gain), rate, channels) as limited:
             scale = 1.0
             for _ in range(4):  # the final exact check and trim of true_peak_limit

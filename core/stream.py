@@ -43,17 +43,23 @@ class Signal(Protocol):
         ...
 
 
-def _padded(read, length: int, lo: int, hi: int) -> np.ndarray:
-    """``read(a, b)`` over the part of ``lo..hi`` inside ``0..length``, zeros around it."""
+def _padded(read, length: int, lo: int, hi: int, channels: int = 1) -> np.ndarray:
+    """``read(a, b)`` over the part of ``lo..hi`` inside ``0..length``, zeros around it:
+    (hi - lo,) float32, or (hi - lo, channels) for ``channels`` > 1."""
     a, b = max(lo, 0), min(hi, length)
-    if a >= b:
-        return np.zeros(max(0, hi - lo), np.float32)
-    x = read(a, b)
-    if a == lo and b == hi:
-        return x
-    out = np.zeros(hi - lo, np.float32)
-    out[a - lo:b - lo] = x
+    if a == lo and b == hi and a < b:
+        return read(a, b)
+    out = np.zeros((max(0, hi - lo),) + ((channels,) if channels > 1 else ()), np.float32)
+    if a < b:
+        out[a - lo:b - lo] = read(a, b)
     return out
+
+
+def _resampler(rate_in: int, rate_out: int, channels: int = 1):
+    """A ``soxr.ResampleStream`` from ``rate_in`` to ``rate_out`` ("HQ", float32), None for equal rates."""
+    if rate_in == rate_out:
+        return None
+    return soxr.ResampleStream(rate_in, rate_out, channels, dtype="float32", quality="HQ")
 
 
 class ArraySignal:
@@ -103,13 +109,7 @@ class ScratchSignal:
             x = np.frombuffer(data, dtype=np.float32).copy()
             return x if ch == 1 else x.reshape(-1, ch)
 
-        if ch == 1:
-            return _padded(pread, self.length, lo, hi)
-        a, b = max(lo, 0), min(hi, self.length)
-        out = np.zeros((max(0, hi - lo), ch), np.float32)
-        if a < b:
-            out[a - lo:b - lo] = pread(a, b)
-        return out
+        return _padded(pread, self.length, lo, hi, ch)
 
     def close(self) -> None:
         self._file.close()
@@ -144,8 +144,7 @@ class ScratchWriter:
         except OSError as exc:
             raise _scratch_error(exc, folder) from None
         self.channels = int(channels)
-        self._stream = None if rate_in == rate_out else \
-            soxr.ResampleStream(rate_in, rate_out, self.channels, dtype="float32", quality="HQ")
+        self._stream = _resampler(rate_in, rate_out, self.channels)
         self.length = 0
 
     def _write(self, x: np.ndarray) -> None:
@@ -220,27 +219,27 @@ def windows(total: int, chunk: int, context: int) -> Iterator[Window]:
 
 
 def resample_pieces(pieces: Iterable[np.ndarray], rate_in: int, rate_out: int, length: int,
-                    block: int = BLOCK) -> Iterator[np.ndarray]:
-    """Mono float32 pieces at ``rate_in`` -> pieces at ``rate_out`` totalling exactly
-    ``length`` samples (cropped, or zero-padded at the end), each at most about ``block``
-    samples. The samples equal ``fit_length(soxr.resample(concatenation), length)``."""
-    stream = None if rate_in == rate_out else soxr.ResampleStream(rate_in, rate_out, 1, dtype="float32",
-                                                                 quality="HQ")
+                    block: int = BLOCK, channels: int = 1) -> Iterator[np.ndarray]:
+    """Float32 pieces at ``rate_in`` ((n,), or (n, channels)) -> pieces at ``rate_out``
+    totalling exactly ``length`` frames (cropped, or zero-padded at the end), each at most
+    about ``block`` frames. The samples equal ``fit_length(soxr.resample(concatenation), length)``."""
+    stream = _resampler(rate_in, rate_out, channels)
+    shape = (-1,) if channels == 1 else (-1, channels)
     left = length
 
     def emit(y: np.ndarray) -> Iterator[np.ndarray]:
         nonlocal left
         y = np.asarray(y, dtype=np.float32)[:left]
-        left -= y.size
-        for i in range(0, y.size, block):
+        left -= len(y)
+        for i in range(0, len(y), block):
             yield y[i:i + block]
 
     for x in pieces:
-        x = np.asarray(x, dtype=np.float32).reshape(-1)
+        x = np.asarray(x, dtype=np.float32).reshape(shape)
         yield from emit(x if stream is None else stream.resample_chunk(x, last=False))
     if stream is not None:
-        yield from emit(stream.resample_chunk(np.zeros(0, np.float32), last=True))
+        yield from emit(stream.resample_chunk(np.zeros((0,) + shape[1:], np.float32), last=True))
     while left > 0:
         n = min(left, block)
         left -= n
-        yield np.zeros(n, np.float32)
+        yield np.zeros((n,) + shape[1:], np.float32)
