@@ -51,6 +51,8 @@ def eval_autoencoder(ae_path, manifest, role, split, songs, seconds):
 @click.option("--phi", type=float, default=None)
 @click.option("--grounding", type=float, default=None)
 @click.option("--style-cfg", type=float, default=None, help="Guidance weight of the timbre condition (v3 models).")
+@click.option("--harmony-cfg", type=float, default=None,
+              help="Harmony guidance weight (models trained with --latent-dropout).")
 @click.option("--processing", type=click.Choice(["none", "train", "heldout"]), default="none", show_default=True,
               help="Effects on every mix: 'heldout' uses effects training never sees (out-of-domain sets).")
 @click.option("--sampler", type=click.Choice(["ddim", "dpmpp2m"]), default=None)
@@ -60,7 +62,8 @@ def eval_autoencoder(ae_path, manifest, role, split, songs, seconds):
               help="Also measure the bass autoencoder's reconstructions.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True)
-def eval_model(manifest, model, out_dir, split, songs, seconds, steps, cfg_w, phi, grounding, style_cfg, processing,
+def eval_model(manifest, model, out_dir, split, songs, seconds, steps, cfg_w, phi, grounding, style_cfg, harmony_cfg,
+               processing,
                sampler, style_eval, ae_figures, seed, device):
     """Chord-tone rate, matching, grounding, onsets and reconstruction figures -> metrics.json + report.png."""
     from tqdm import tqdm
@@ -77,7 +80,8 @@ def eval_model(manifest, model, out_dir, split, songs, seconds, steps, cfg_w, ph
         chosen = chosen[:songs]
         bar = tqdm(desc="eval", unit="pass")
         result = evaluate_generator(gen, chosen, seconds=seconds, steps=steps, cfg=cfg_w, phi=phi,
-                                    grounding=grounding, style_cfg=style_cfg, processing=processing,
+                                    grounding=grounding, style_cfg=style_cfg, harmony_cfg=harmony_cfg,
+                                    processing=processing,
                                     sampler=sampler, style_eval=style_eval, ae_figures=ae_figures, seed=seed,
                                     progress=lambda i, n: (setattr(bar, "total", n), bar.update(1)))
         bar.close()

@@ -64,6 +64,7 @@ def _render_options(f):
                      help="Reference bass audio: the bass takes on its timbre."),
         _number_option("--grounding", "grounding"),
         _number_option("--style-cfg", "style_cfg"),
+        _number_option("--harmony-cfg", "harmony_cfg"),
         _number_option("--steps", "steps"),
         sampler_option(),
         _number_option("--cfg", "cfg"),
@@ -107,6 +108,7 @@ def _render_options(f):
 
 def _params(kw: dict) -> RenderParams:
     return RenderParams(style=kw["style"], grounding=kw["grounding"], style_cfg=kw["style_cfg"],
+                        harmony_cfg=kw["harmony_cfg"],
                         steps=kw["steps"], sampler=kw["sampler"], cfg=kw["cfg"],
                         phi=kw["phi"], seed=kw["seed"], variations=kw["variations"], fx=kw["fx"],
                         loudness=kw["loudness"], match_mix=kw["match_mix"], format=kw["fmt"],

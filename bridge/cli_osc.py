@@ -166,6 +166,7 @@ def _cancel(job: str, host: str, port: int, timeout_s: float) -> None:
               help="Reference bass: the bass takes on its timbre.")
 @number_option("--grounding", "grounding")
 @number_option("--style-cfg", "style_cfg")
+@number_option("--harmony-cfg", "harmony_cfg")
 @number_option("--steps", "steps")
 @sampler_option()
 @number_option("--cfg", "cfg")
@@ -209,7 +210,8 @@ def _cancel(job: str, host: str, port: int, timeout_s: float) -> None:
               help="Read the arguments from FILE, a JSON array of strings, parsed exactly like "
                    "command-line arguments (for callers without a shell, e.g. REAPER).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the output paths.")
-def send(mix: str, out: str, style, grounding, style_cfg, steps, sampler, cfg, phi, seed, variations, fx, loudness, match_mix, fmt,
+def send(mix: str, out: str, style, grounding, style_cfg, harmony_cfg, steps, sampler, cfg, phi, seed, variations, fx,
+         loudness, match_mix, fmt,
          bit_depth, sample_rate, midi, tempo, quantize, time_signature, keep, region, continue_, loop, crossfade, edit_method, transition_to, span, overwrite, host, port, job_id, wait,
          status_file, timeout, connect_timeout, cancel_job, quiet) -> None:
     """Send MIX to a running bridge and wait for the bass at OUT (exit 0 on success).
@@ -231,7 +233,8 @@ def send(mix: str, out: str, style, grounding, style_cfg, steps, sampler, cfg, p
                 _fail(f"{status_file}: is a folder, not a status file")
         except (OSError, RuntimeError) as exc:  # a symlink loop, a name too long
             _fail(f"{status_file}: cannot use the status file ({path_problem(exc)})")
-    params = {"style": style, "grounding": grounding, "style_cfg": style_cfg, "steps": steps, "sampler": sampler, "cfg": cfg, "phi": phi, "seed": seed,
+    params = {"style": style, "grounding": grounding, "style_cfg": style_cfg, "harmony_cfg": harmony_cfg,
+              "steps": steps, "sampler": sampler, "cfg": cfg, "phi": phi, "seed": seed,
               "variations": variations, "fx": fx, "loudness": loudness, "match_mix": match_mix, "format": fmt,
               "bit_depth": bit_depth, "sample_rate": sample_rate, "midi": midi, "tempo": tempo,
               "quantize": quantize, "time_signature": time_signature, "keep": str(resolved_or_absolute(keep)) if keep else None, "region": region,

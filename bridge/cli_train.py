@@ -138,10 +138,14 @@ def _load_autoencoders(mix_ae: Path | None, bass_ae: Path | None, from_model: st
               help="Cosine learning-rate decay over the run's last N steps (to --final-lr-ratio x --lr).")
 @click.option("--final-lr-ratio", type=click.FloatRange(0.0, 1.0), default=None,
               help="The learning rate at the end of the decay, as a share of --lr (default 0.1).")
+@click.option("--latent-dropout", type=click.FloatRange(0.0, 1.0, max_open=True), default=None,
+              help="Share of training examples whose mix latent is zeroed while the features stay (with "
+                   "--features; default 0): teaches the features-only estimate that --harmony-cfg uses.")
 @click.option("--crop-frames", type=int, default=None, help="Training crop in latent frames.")
 @_common
 def train_diffusion_cmd(manifest, mix_ae, bass_ae, from_model, cache, mixes_per_song, processing, features,
-                        style_cond, init_from, warmup_steps, decay_steps, final_lr_ratio, crop_frames, steps,
+                        style_cond, init_from, warmup_steps, decay_steps, final_lr_ratio, latent_dropout, crop_frames,
+                        steps,
                         batch_size, lr,
                         ckpt_every, valid_every, seed, device, precision, resume, preset_name, out_dir, quiet):
     """Train the latent diffusion U-Net on (mix, bass) latents of a manifest."""
@@ -150,6 +154,9 @@ def train_diffusion_cmd(manifest, mix_ae, bass_ae, from_model, cache, mixes_per_
     from groundbass.core.train.diffusion_train import DiffusionTrainOptions, train_diffusion
     from groundbass.core.train.latent_cache import build_latent_cache
 
+    if latent_dropout and not features:
+        raise click.UsageError("--latent-dropout needs --features (it keeps the features of a mix whose latent "
+                               "is dropped)")
     cfg = preset(preset_name)
     cache = cache or out_dir / "latents"
     try:
@@ -169,7 +176,8 @@ def train_diffusion_cmd(manifest, mix_ae, bass_ae, from_model, cache, mixes_per_
                                    style_dim=2 * bass.latent_dim if style_cond else 0)
         opts = with_overrides(DiffusionTrainOptions(), steps=steps, batch_size=batch_size, lr=lr, ckpt_every=ckpt_every,
                             valid_every=valid_every, seed=seed, precision=precision, crop_frames=crop_frames,
-                            warmup_steps=warmup_steps, decay_steps=decay_steps, final_lr_ratio=final_lr_ratio)
+                            warmup_steps=warmup_steps, decay_steps=decay_steps, final_lr_ratio=final_lr_ratio,
+                            latent_dropout=latent_dropout)
         result = train_diffusion(cache, out_dir, config=ucfg, options=opts, resume=resume, device=device,
                                  quiet=quiet, init_from=init_from)
     except _USER_ERRORS as exc:
@@ -195,6 +203,8 @@ def train_diffusion_cmd(manifest, mix_ae, bass_ae, from_model, cache, mixes_per_
 @click.option("--phi", type=float, default=None, help="Default std-rescale phi.")
 @click.option("--grounding", type=float, default=None, help="Default grounding strength.")
 @click.option("--style-cfg", type=float, default=None, help="Default guidance weight of the timbre condition.")
+@click.option("--harmony-cfg", type=float, default=None,
+              help="Default harmony guidance weight (models trained with --latent-dropout).")
 @click.option("--sampler", type=click.Choice(SAMPLER_NAMES), default=None, help="Default sampler stored with the model.")
 @click.option("--phase-iters", type=int, default=None,
               help="Griffin-Lim iterations on the decoded phase at inference (default: as trained).")
@@ -202,7 +212,7 @@ def train_diffusion_cmd(manifest, mix_ae, bass_ae, from_model, cache, mixes_per_
               help="Training manifest: style references are brought to the median level of its "
                    "training basses (otherwise used at their own level).")
 def export(mix_ae, bass_ae, from_model, diffusion, out, name, dtype, steps, cfg_w, phi, grounding, style_cfg,
-           sampler, phase_iters, style_level_data):
+           harmony_cfg, sampler, phase_iters, style_level_data):
     """Combine trained parts into one model file for BassGenerator.from_pretrained."""
     from groundbass.core.config import ModelConfig
     from groundbass.core.data.levels import median_bass_level_db
@@ -212,11 +222,11 @@ def export(mix_ae, bass_ae, from_model, diffusion, out, name, dtype, steps, cfg_
 
     if diffusion is None:
         _retune(from_model, out, name, dtype, dict(steps=steps, cfg=cfg_w, phi=phi, grounding=grounding,
-                                                   style_cfg=style_cfg, sampler=sampler),
+                                                   style_cfg=style_cfg, harmony_cfg=harmony_cfg, sampler=sampler),
                 other=(mix_ae, bass_ae, phase_iters, style_level_data))
         return
     sampling = with_overrides(SamplingConfig(), steps=steps, cfg=cfg_w, phi=phi, grounding=grounding,
-                              style_cfg=style_cfg, sampler=sampler)
+                              style_cfg=style_cfg, harmony_cfg=harmony_cfg, sampler=sampler)
     name = name or "custom"
     try:
         mix, bass = _load_autoencoders(mix_ae, bass_ae, from_model)

@@ -62,6 +62,7 @@ class RenderParams:
     style: str | None = None
     grounding: float | None = None
     style_cfg: float | None = None
+    harmony_cfg: float | None = None
     steps: int | None = None
     sampler: str | None = None
     cfg: float | None = None
@@ -202,7 +203,8 @@ def resolve_params(gen: BassGenerator, params: RenderParams) -> RenderParams:
                    cfg=d.cfg if params.cfg is None else float(params.cfg),
                    phi=d.phi if params.phi is None else float(params.phi),
                    grounding=d.grounding if params.grounding is None else float(params.grounding),
-                   style_cfg=d.style_cfg if params.style_cfg is None else float(params.style_cfg))
+                   style_cfg=d.style_cfg if params.style_cfg is None else float(params.style_cfg),
+                   harmony_cfg=d.harmony_cfg if params.harmony_cfg is None else float(params.harmony_cfg))
 
 
 def check_params(params: RenderParams) -> ChainSpec:
@@ -384,6 +386,9 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
     """
     mix_path, out_path = Path(mix_path), Path(out_path)
     spec = check_params(params)
+    if params.harmony_cfg and not gen.harmony_guidance:
+        raise RenderError(f"harmony_cfg {params.harmony_cfg:g}: the model {gen.config.name} was not trained with "
+                          "latent dropout and cannot take harmony guidance (use harmony_cfg 0)")
     fmt = _output_format(out_path, params)
     outs = variation_paths(out_path, params.variations)
     midis = [midi_path_for(p) for p in outs] if params.midi else []
@@ -451,7 +456,8 @@ def _render(gen: BassGenerator, mix: AudioData, mix_path: Path, out_path: Path, 
     sampling = dict(style=None if style is None else style.samples,
                     style_sample_rate=None if style is None else style.sample_rate,
                     steps=params.steps, cfg=params.cfg, phi=params.phi, grounding=params.grounding,
-                    style_cfg=params.style_cfg, sampler=params.sampler, callback=prog)
+                    style_cfg=params.style_cfg, harmony_cfg=params.harmony_cfg, sampler=params.sampler,
+                    callback=prog)
     src_rate = mix.sample_rate
     mix_silent = mix.file_peak < SILENCE_PEAK  # of the file as read (a downmix can cancel)
     channels = 1

@@ -154,6 +154,8 @@ class SamplingConfig:
     cond_dropout: float = 0.15  # training-time conditioning dropout (classifier-free guidance)
     style_cfg: float = 1.0  # guidance weight of the timbre condition (models with UNetConfig.style_dim)
     style_dropout: float = 0.3  # training-time dropout of the timbre condition
+    harmony_cfg: float = 0.0  # harmony guidance weight (guidance.guide_harmony; 0 = off)
+    latent_dropout: float = 0.0  # training-time mix-latent dropout; > 0 makes harmony guidance available
 
 
 @dataclass(frozen=True)

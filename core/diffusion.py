@@ -65,13 +65,18 @@ class Denoiser(nn.Module):
 
 def v_loss(net: nn.Module, x0: torch.Tensor, cond: torch.Tensor, cond_dropout: float = 0.15,
            generator: torch.Generator | None = None, style: torch.Tensor | None = None,
-           style_dropout: float = 0.3) -> torch.Tensor:
+           style_dropout: float = 0.3, latent_dropout: float = 0.0, latent_channels: int = 0) -> torch.Tensor:
     """Mean squared error of the v-prediction at uniformly drawn times.
 
     A share ``cond_dropout`` of the batch has its conditioning zeroed (classifier-free
     guidance); with a timbre condition ``style`` (B, style_dim), a share ``style_dropout``
-    has it zeroed, drawn independently. Randomness comes from ``generator`` (a CPU
-    generator) when given, so a training step is reproducible. Returns a scalar tensor.
+    has it zeroed, drawn independently. With ``latent_dropout`` > 0, a further share of the
+    batch, drawn independently, has only the first ``latent_channels`` channels of the
+    conditioning (the mix latent) zeroed and keeps the rest (the signal-processing features):
+    the model then also learns the features-only estimate that harmony guidance
+    (:func:`~.guidance.guide_features`) needs. Randomness comes from ``generator`` (a CPU
+    generator) when given, so a training step is reproducible; the draws of a run without
+    latent dropout are unchanged by the option. Returns a scalar tensor.
     """
     b = x0.shape[0]
     t = torch.rand(b, generator=generator).to(x0.device)
@@ -82,11 +87,19 @@ def v_loss(net: nn.Module, x0: torch.Tensor, cond: torch.Tensor, cond_dropout: f
     a, s = _bcast(alpha, x0), _bcast(sigma, x0)
     z = a * x0 + s * eps
     target = a * eps - s * x0
-    if style is None:
-        return F.mse_loss(net(z, t, cond).float(), target.float())
-    keep_style = (torch.rand(b, generator=generator) >= style_dropout).to(x0.device)
-    style = style * keep_style.to(style.dtype)[:, None]
-    return F.mse_loss(net(z, t, cond, style).float(), target.float())
+    if style is not None:
+        keep_style = (torch.rand(b, generator=generator) >= style_dropout).to(x0.device)
+        style = style * keep_style.to(style.dtype)[:, None]
+    if latent_dropout > 0:
+        if not 0 < latent_channels < cond.shape[1]:
+            raise ValueError(f"latent_channels must be within 1..{cond.shape[1] - 1} for latent dropout, "
+                             f"got {latent_channels}")
+        drop = (torch.rand(b, generator=generator) < latent_dropout).to(x0.device)
+        mask = torch.ones(b, cond.shape[1], 1, device=cond.device, dtype=cond.dtype)
+        mask[:, :latent_channels] = (~drop).to(cond.dtype)[:, None, None]
+        cond = cond * mask
+    out = net(z, t, cond) if style is None else net(z, t, cond, style)
+    return F.mse_loss(out.float(), target.float())
 
 
 ObserveFn = Callable[[int, torch.Tensor, torch.Tensor], None]

@@ -7,6 +7,10 @@ refinement of each estimate. The formulas (DESIGN.md, "Sampling"):
 - guidance: ``x = x_uncond + w (x_cond - x_uncond)`` (w = 1 is conditional only);
 - with a timbre condition (Diff-A-Riff style, one weight per condition):
   ``x = x_uncond + w (x_cond - x_uncond) + w_s (x_cond,style - x_cond)``;
+- harmony guidance, for models trained with latent dropout (the mix latent zeroed, the
+  signal-processing features kept): ``+ w_h (x_features - x_uncond)`` on top of either, an
+  extra push towards what the mix's chroma alone implies (the features transfer across
+  productions where the latent does not);
 - rescale (Lin et al. 2023): ``x = phi * x * std(x_cond) / std(x) + (1 - phi) * x``;
 - grounding at noise rate ``beta``:
   ``x = x - mean_t(x) + g beta^2 mean_t(c_style) + (1 - g beta^2) mean_t(x)``.
@@ -20,7 +24,8 @@ import torch
 
 from .diffusion import DenoiseFn, RefineFn, alpha_sigma
 
-__all__ = ["guide", "guide_style", "rescale_std", "ground", "guided_denoiser", "grounding_refiner"]
+__all__ = ["guide", "guide_style", "guide_harmony", "rescale_std", "ground", "guided_denoiser", "grounding_refiner",
+           "features_only"]
 
 
 def guide(x_cond: torch.Tensor, x_uncond: torch.Tensor, w: float) -> torch.Tensor:
@@ -36,6 +41,22 @@ def guide_style(x_cond_style: torch.Tensor, x_cond: torch.Tensor, x_uncond: torc
     ``w_style = 1`` is "conditional on the reference", 0 ignores it.
     """
     return guide(x_cond, x_uncond, w) + w_style * (x_cond_style - x_cond)
+
+
+def guide_harmony(x: torch.Tensor, x_features: torch.Tensor, x_uncond: torch.Tensor, w_harmony: float) -> torch.Tensor:
+    """Harmony guidance on a guided estimate ``x``: ``x + w_harmony (x_features - x_uncond)``, where
+    ``x_features`` saw the mix's features without its latent; ``w_harmony = 0`` returns ``x``."""
+    return x if w_harmony == 0 else x + w_harmony * (x_features - x_uncond)
+
+
+def features_only(cond: torch.Tensor, latent_channels: int) -> torch.Tensor:
+    """``cond`` (B, latent_channels + feature channels, T) with its mix-latent channels zeroed:
+    the condition of the features-only estimate (as latent dropout makes it in training)."""
+    if not 0 < latent_channels < cond.shape[1]:
+        raise ValueError(f"latent_channels must be within 1..{cond.shape[1] - 1}, got {latent_channels}")
+    out = cond.clone()
+    out[:, :latent_channels] = 0
+    return out
 
 
 def rescale_std(x: torch.Tensor, x_cond: torch.Tensor, phi: float) -> torch.Tensor:
@@ -67,32 +88,46 @@ def ground(x: torch.Tensor, style_mean: torch.Tensor, beta: float, g: float = 1.
 
 
 def guided_denoiser(model: Callable[..., torch.Tensor], cond: torch.Tensor, w: float, phi: float = 0.0,
-                    style: torch.Tensor | None = None, w_style: float = 1.0) -> DenoiseFn:
+                    style: torch.Tensor | None = None, w_style: float = 1.0, w_harmony: float = 0.0,
+                    latent_channels: int = 0) -> DenoiseFn:
     """Denoiser with classifier-free guidance and std rescaling.
 
     ``model(z, t, cond) -> x0_hat`` (and ``model(z, t, cond, style)`` when a timbre
     condition ``style`` (B, style_dim) is given). All estimates come from one batched
     forward pass (the unconditional part sees zeroed conditioning and no style); with
-    ``w == 1`` and no style only the conditional pass runs. With a style the result is
-    :func:`guide_style`, rescaled to the std of the fully conditional estimate.
+    ``w == 1``, no style and no harmony guidance only the conditional pass runs. With a style
+    the result is :func:`guide_style`; with ``w_harmony != 0`` a features-only pass (the first
+    ``latent_channels`` channels of ``cond`` zeroed) adds :func:`guide_harmony`. The result is
+    rescaled to the std of the fully conditional estimate.
     """
     uncond = torch.zeros_like(cond)
+    feats = features_only(cond, latent_channels) if w_harmony != 0 else None
 
     if style is None:
         def denoise(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            if w == 1.0:
+            if w == 1.0 and feats is None:
                 return model(z, t, cond)
-            x_cond, x_uncond = model(torch.cat([z, z]), t, torch.cat([cond, uncond])).chunk(2)
-            return rescale_std(guide(x_cond, x_uncond, w), x_cond, phi)
+            conds = [cond, uncond] + ([feats] if feats is not None else [])
+            outs = model(torch.cat([z] * len(conds)), t, torch.cat(conds)).chunk(len(conds))
+            x = guide(outs[0], outs[1], w)
+            if feats is not None:
+                x = guide_harmony(x, outs[2], outs[1], w_harmony)
+            return rescale_std(x, outs[0], phi)
 
         return denoise
 
     no_style = torch.zeros_like(style)
 
     def denoise_style(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        x_cs, x_c, x_u = model(torch.cat([z, z, z]), t, torch.cat([cond, cond, uncond]),
-                               torch.cat([style, no_style, no_style])).chunk(3)
-        return rescale_std(guide_style(x_cs, x_c, x_u, w, w_style), x_cs, phi)
+        conds, styles = [cond, cond, uncond], [style, no_style, no_style]
+        if feats is not None:
+            conds.append(feats)
+            styles.append(no_style)
+        outs = model(torch.cat([z] * len(conds)), t, torch.cat(conds), torch.cat(styles)).chunk(len(conds))
+        x = guide_style(outs[0], outs[1], outs[2], w, w_style)
+        if feats is not None:
+            x = guide_harmony(x, outs[3], outs[2], w_harmony)
+        return rescale_std(x, outs[0], phi)
 
     return denoise_style
 

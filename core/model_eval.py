@@ -84,7 +84,8 @@ def _effective(gen: BassGenerator, **given: float | None) -> dict:
 
 def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float = 20.0, steps: int | None = None,
                        cfg: float | None = None, phi: float | None = None, grounding: float | None = None,
-                       style_cfg: float | None = None, sampler: str | None = None, processing: str = "none",
+                       style_cfg: float | None = None, sampler: str | None = None, harmony_cfg: float | None = None,
+                       processing: str = "none",
                        ae_figures: bool = True, style_eval: bool = True,
                        seed: int = 0, progress: Callable[[int, int], None] | None = None) -> dict:
     """Run every measurement on ``songs`` (each needs a chord chart). Returns a JSON-safe dict:
@@ -98,7 +99,7 @@ def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float 
         raise ValueError("eval needs at least two held-out songs with chord charts")
     n, rate = len(songs), gen.sample_rate
     mixes, trues, gens, starts = [], [], [], []
-    kw = dict(steps=steps, cfg=cfg, phi=phi, style_cfg=style_cfg, sampler=sampler)
+    kw = dict(steps=steps, cfg=cfg, phi=phi, style_cfg=style_cfg, sampler=sampler, harmony_cfg=harmony_cfg)
     for i, song in enumerate(songs):
         length = min(seconds, song.seconds)
         start = max(0.0, (song.seconds - length) / 2)
@@ -209,7 +210,8 @@ def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float 
     metrics["grounding_cosine_reduction"] = float(1 - g / u) if u > 0 else float("nan")
     return {"metrics": metrics, "per_song": per_song, "matching_matrix": scores.round(5).tolist(),
             "settings": {"seconds": seconds, **_effective(gen, steps=steps, cfg=cfg, phi=phi, grounding=grounding,
-                                                          style_cfg=style_cfg, sampler=sampler),
+                                                          style_cfg=style_cfg, sampler=sampler,
+                                                          harmony_cfg=harmony_cfg),
                          "processing": processing, "seed": seed, "model_id": gen.model_id, "embedding": "MFCC-20 mean+std (librosa)"}}
 
 

@@ -64,6 +64,9 @@ NUMBERS: dict[str, NumberSpec] = _specs(
     NumberSpec("grounding", "float", 0.0, 1.0, "paper style grounding strength towards the reference's latent mean"),
     NumberSpec("style_cfg", "float", 0.0, 10.0,
                "guidance weight of the timbre reference (models trained with one; 0 ignores it)"),
+    NumberSpec("harmony_cfg", "float", 0.0, 10.0,
+               "extra guidance towards the mix's chroma features: the bass follows the chords more "
+               "(models trained with latent dropout; 0 = off; default: the model's)"),
     NumberSpec("seed", "int", 0, 2**31 - 1 - MAX_VARIATIONS, "random seed; variation i uses seed + i"),
     NumberSpec("variations", "int", 1, MAX_VARIATIONS, "number of basses (seeds seed..seed+n-1)"),
     NumberSpec("loudness", "float", -70.0, 0.0, "loudness target of the bass in LUFS"),

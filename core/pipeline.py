@@ -202,6 +202,12 @@ class BassGenerator:
         """Latent frames per second."""
         return self.config.sample_rate / self.config.ratio
 
+    @property
+    def harmony_guidance(self) -> bool:
+        """Whether the model can take harmony guidance (``harmony_cfg`` > 0): it conditions on
+        features and was trained with latent dropout, so it knows the features-only estimate."""
+        return bool(self.config.unet.feature_dim) and self.config.sampling.latent_dropout > 0
+
     # ------------------------------------------------------------------ stages
 
     def _autocast(self):
@@ -251,7 +257,8 @@ class BassGenerator:
     def sample_latents(self, cond: torch.Tensor, seeds: list[int], *, steps: int, cfg: float, phi: float,
                        style_mean: torch.Tensor | None = None, grounding: float = 1.0,
                        style_vec: torch.Tensor | None = None, style_cfg: float = 1.0, sampler: str = "ddim",
-                       callback: ProgressCallback | None = None, known: torch.Tensor | None = None,
+                       harmony_cfg: float = 0.0, callback: ProgressCallback | None = None,
+                       known: torch.Tensor | None = None,
                        keep: torch.Tensor | None = None, method: str = "replace",
                        circular: int = 0, ramp: torch.Tensor | None = None,
                        to_style_mean: torch.Tensor | None = None,
@@ -259,7 +266,9 @@ class BassGenerator:
         """Sample normalised bass latents for ``cond`` (1, cond channels, T), one per seed.
 
         ``style_mean`` drives the paper's grounding (strength ``grounding``); ``style_vec``
-        is the timbre condition of models trained with one, guided with weight ``style_cfg``.
+        is the timbre condition of models trained with one, guided with weight ``style_cfg``;
+        ``harmony_cfg`` > 0 adds harmony guidance (models trained with latent dropout,
+        :func:`~.guidance.guide_harmony`).
         Editing (:mod:`.editing`): ``known`` (1, bass_dim, T) latent frames are kept where
         ``keep`` (T,) is 1, by ``method`` "replace", "repaint" or "guidance"; ``circular > 0`` pads the
         sequence circularly by that many frames (a loop without a seam). A transition:
@@ -291,7 +300,8 @@ class BassGenerator:
 
             def guided(vec: torch.Tensor | None):
                 style = vec.to(self.device)[None].expand(len(seeds), -1) if vec is not None else None
-                d = guided_denoiser(model, c, cfg, phi, style=style, w_style=style_cfg)
+                d = guided_denoiser(model, c, cfg, phi, style=style, w_style=style_cfg, w_harmony=harmony_cfg,
+                                    latent_channels=self.config.unet.cond_dim)
                 return circular_denoiser(d, frames, circular) if circular else d
 
             def grounded(mean: torch.Tensor | None):
@@ -335,7 +345,8 @@ class BassGenerator:
 
     # ------------------------------------------------------------------ the public call
 
-    def _settings(self, steps, cfg, phi, grounding, style_cfg, sampler, tuning, variations) -> dict:
+    def _settings(self, steps, cfg, phi, grounding, style_cfg, sampler, tuning, variations,
+                  harmony_cfg=None) -> dict:
         """The model's defaults filled in and every value checked against :mod:`.params`."""
         d = self.config.sampling
         out = {
@@ -344,9 +355,13 @@ class BassGenerator:
             "phi": d.phi if phi is None else float(phi),
             "grounding": d.grounding if grounding is None else float(grounding),
             "style_cfg": d.style_cfg if style_cfg is None else float(style_cfg),
+            "harmony_cfg": d.harmony_cfg if harmony_cfg is None else float(harmony_cfg),
         }
         for name, value in out.items():
             check_number(name, value)  # the ranges of core.params, the same for every front end
+        if out["harmony_cfg"] and not self.harmony_guidance:
+            raise ValueError("harmony_cfg needs a model trained with latent dropout (groundbass train diffusion "
+                             f"--latent-dropout); {self.config.name} was not: use harmony_cfg 0")
         out["sampler"] = check_sampler(d.sampler if sampler is None else sampler)
         if variations < 1:
             raise ValueError(f"variations must be >= 1, got {variations}")
@@ -397,7 +412,8 @@ class BassGenerator:
             latents.append(self.sample_latents(
                 cond, seeds[i:i + group], steps=settings["steps"], cfg=settings["cfg"], phi=settings["phi"],
                 style_mean=style_mu, grounding=g, style_vec=style_v, style_cfg=settings["style_cfg"],
-                sampler=settings["sampler"], callback=callback, known=known, keep=keep, method=method,
+                sampler=settings["sampler"], harmony_cfg=settings["harmony_cfg"], callback=callback, known=known,
+                keep=keep, method=method,
                 circular=loop_pad, ramp=ramp, to_style_mean=to_mu, to_style_vec=to_v))
         latent = torch.cat(latents)
         release_memory()
@@ -447,7 +463,7 @@ class BassGenerator:
                  style_sample_rate: int | None = None, steps: int | None = None, cfg: float | None = None,
                  phi: float | None = None, grounding: float | None = None, seed: int | None = None,
                  variations: int = 1, callback: ProgressCallback | None = None, style_cfg: float | None = None,
-                 tuning: float | None = None, sampler: str | None = None,
+                 tuning: float | None = None, sampler: str | None = None, harmony_cfg: float | None = None,
                  loop: bool = False) -> np.ndarray | list[np.ndarray]:
         """Generate a bass stem for ``mix``.
 
@@ -456,8 +472,10 @@ class BassGenerator:
         default ``sample_rate``): models trained with a timbre condition take on its timbre
         (guidance weight ``style_cfg``, 0 ignores it); the paper's grounding towards its
         latent mean has strength ``grounding`` in [0, 1].
-        ``sampler`` is "ddim" or "dpmpp2m" (DPM-Solver++ 2M). ``steps``, ``sampler``, ``cfg``, ``phi``,
-        ``grounding`` and ``style_cfg`` default to the model's tuned values.
+        ``sampler`` is "ddim" or "dpmpp2m" (DPM-Solver++ 2M). ``harmony_cfg`` > 0 pushes the bass
+        further towards the mix's chroma features (models trained with latent dropout; 0 = off).
+        ``steps``, ``sampler``, ``cfg``, ``phi``, ``grounding``, ``style_cfg`` and ``harmony_cfg``
+        default to the model's tuned values.
         ``tuning`` is the mix's tuning in semitones off A = 440 Hz (None: estimated from the
         mix); the bass is played in that tuning and the harmony features follow it.
         ``loop=True`` makes the bass a seamless loop of the whole input: its end runs into its
@@ -468,7 +486,7 @@ class BassGenerator:
         one array if ``variations == 1``, else a list of ``variations`` arrays.
         """
         sr = check_rate(sample_rate, "mix")
-        settings = self._settings(steps, cfg, phi, grounding, style_cfg, sampler, tuning, variations)
+        settings = self._settings(steps, cfg, phi, grounding, style_cfg, sampler, tuning, variations, harmony_cfg)
         if seed is None:
             seed = secrets.randbelow(2**31 - variations)
             log.info("seed %d", seed)
@@ -492,7 +510,7 @@ class BassGenerator:
                         phi: float | None = None, grounding: float | None = None, seed: int | None = None,
                         variations: int = 1, callback: ProgressCallback | None = None,
                         style_cfg: float | None = None, tuning: float | None = None, sampler: str | None = None,
-                        _settings: dict | None = None):
+                        harmony_cfg: float | None = None, _settings: dict | None = None):
         """:meth:`generate` in bounded memory: ``mix`` is a mono :class:`~.stream.Signal` at the
         model rate (:attr:`sample_rate`), read window by window; the output is at
         ``sample_rate`` Hz, exactly ``length`` samples, mono.
@@ -503,7 +521,8 @@ class BassGenerator:
         :meth:`generate`'s result sample for sample. Other arguments as in :meth:`generate`.
         """
         sr = check_rate(sample_rate, "output")
-        settings = _settings or self._settings(steps, cfg, phi, grounding, style_cfg, sampler, tuning, variations)
+        settings = _settings or self._settings(steps, cfg, phi, grounding, style_cfg, sampler, tuning, variations,
+                                               harmony_cfg)
         if seed is None:
             seed = secrets.randbelow(2**31 - variations)
             log.info("seed %d", seed)
@@ -542,7 +561,7 @@ class BassGenerator:
              style_sample_rate: int | None = None, steps: int | None = None, cfg: float | None = None,
              phi: float | None = None, grounding: float | None = None, style_cfg: float | None = None,
              sampler: str | None = None, seed: int | None = None, tuning: float | None = None,
-             callback: ProgressCallback | None = None) -> np.ndarray:
+             harmony_cfg: float | None = None, callback: ProgressCallback | None = None) -> np.ndarray:
         """Edit an existing ``bass`` of ``mix`` (the guidance-gradients paper's tasks):
 
         - ``task="regenerate"``: a new bass between ``start`` and ``end`` (seconds); outside
@@ -558,7 +577,7 @@ class BassGenerator:
         """
         sr = check_rate(sample_rate, "mix")
         bsr = check_rate(bass_sample_rate or sr, "bass")
-        settings = self._settings(steps, cfg, phi, grounding, style_cfg, sampler, tuning, 1)
+        settings = self._settings(steps, cfg, phi, grounding, style_cfg, sampler, tuning, 1, harmony_cfg)
         if task not in ("regenerate", "continue"):
             raise ValueError(f"task must be 'regenerate' or 'continue', got {task!r}")
         crossfade = check_number("crossfade", crossfade)
@@ -612,7 +631,8 @@ class BassGenerator:
                    crossfade: float = CROSSFADE_DEFAULT, method: str = "replace", steps: int | None = None,
                    cfg: float | None = None, phi: float | None = None, grounding: float | None = None,
                    style_cfg: float | None = None, sampler: str | None = None, seed: int | None = None,
-                   tuning: float | None = None, callback: ProgressCallback | None = None) -> np.ndarray:
+                   tuning: float | None = None, harmony_cfg: float | None = None,
+                   callback: ProgressCallback | None = None) -> np.ndarray:
         """A bass that moves, over ``start..end`` (seconds), from one sound to another:
 
         - from ``bass`` (an existing bass: kept sample for sample up to ``start``, joined to the
@@ -625,7 +645,7 @@ class BassGenerator:
         Returns the mix's length, in ``bass``'s layout and rate when given, else the mix's.
         """
         sr = check_rate(sample_rate, "mix")
-        settings = self._settings(steps, cfg, phi, grounding, style_cfg, sampler, tuning, 1)
+        settings = self._settings(steps, cfg, phi, grounding, style_cfg, sampler, tuning, 1, harmony_cfg)
         crossfade = check_number("crossfade", crossfade)
         method = check_edit_method(method)
         if bass is None and to_style is None and style is None:

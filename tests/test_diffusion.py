@@ -1,3 +1,4 @@
+import pytest
 import math
 
 import torch
@@ -102,3 +103,27 @@ def test_cond_dropout_zeroes_conditioning():
     assert 0.07 < dropped < 0.25  # ~15% of the batch trained unconditionally
     v_loss(Spy(), x0, cond, cond_dropout=0.0, generator=torch.Generator().manual_seed(0))
     assert (seen[1] > 0).all()
+
+
+def test_latent_dropout_zeroes_the_mix_latent_and_keeps_the_features():
+    seen = []
+
+    class Spy(torch.nn.Module):
+        def forward(self, z, t, c):
+            seen.append(c.clone())
+            return torch.zeros_like(z)
+
+    x0, cond = torch.randn(400, 2, 4), torch.ones(400, 5, 4)  # 3 latent channels, 2 feature channels
+    loss_plain = v_loss(Spy(), x0, cond, cond_dropout=0.15, generator=torch.Generator().manual_seed(0))
+    loss = v_loss(Spy(), x0, cond, cond_dropout=0.15, generator=torch.Generator().manual_seed(0),
+                  latent_dropout=0.3, latent_channels=3)
+    plain, c = seen
+    latent_on = c[:, :3].flatten(1).abs().sum(1) > 0
+    features_on = c[:, 3:].flatten(1).abs().sum(1) > 0
+    assert torch.equal(features_on, plain.flatten(1).abs().sum(1) > 0)  # the whole-cond dropout draws are unchanged
+    assert not (latent_on & ~features_on).any()  # never the latent without the features
+    features_only = (features_on & ~latent_on).float().mean().item()
+    assert 0.17 < features_only < 0.34  # ~30% of the ~85% still conditioned
+    assert torch.equal(loss, loss_plain)  # same times and noise: the Spy's loss depends on them only
+    with pytest.raises(ValueError, match="latent_channels"):
+        v_loss(Spy(), x0, cond, latent_dropout=0.3, latent_channels=5)

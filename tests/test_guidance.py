@@ -1,6 +1,9 @@
 import torch
 
-from groundbass.core.guidance import ground, grounding_refiner, guide, guided_denoiser, rescale_std
+import pytest
+
+from groundbass.core.guidance import (features_only, ground, grounding_refiner, guide, guide_harmony, guided_denoiser,
+                                      rescale_std)
 
 
 def _pair(seed=0):
@@ -70,3 +73,37 @@ def test_grounding_refiner_uses_schedule_noise_rate():
     torch.testing.assert_close(refine(z, torch.tensor(0.0)), z)  # beta = 0
     half = grounding_refiner(style, g=0.5)(z, torch.tensor(0.5))  # beta^2 = 1/2, g = 1/2 -> a quarter of the way
     torch.testing.assert_close(half, torch.full_like(z, 0.5), atol=1e-6, rtol=0)
+
+
+def test_harmony_guidance_adds_the_features_only_direction():
+    """cond = 2 latent channels + 2 feature channels; the spy's estimate is z + (latent part) + 3 x (features)."""
+    calls = []
+
+    def model(z, t, c, s=None):
+        calls.append((z.shape[0], None if s is None else s.abs().sum(1).tolist()))
+        return z + c[:, :2].sum(1, keepdim=True) + 3 * c[:, 2:].sum(1, keepdim=True)
+
+    cond = torch.tensor([1.0, 2.0, 0.5, 0.25])[None, :, None].expand(1, 4, 6)
+    z = torch.zeros(1, 1, 6)
+    x_c, x_u, x_f = torch.full((1, 1, 6), 3 + 2.25), torch.zeros(1, 1, 6), torch.full((1, 1, 6), 2.25)
+    out = guided_denoiser(model, cond, w=2.0, w_harmony=1.5, latent_channels=2)(z, torch.tensor(0.5))
+    assert [n for n, _ in calls] == [3]  # cond, uncond and features-only in one pass
+    torch.testing.assert_close(out, guide(x_c, x_u, 2.0) + 1.5 * (x_f - x_u))
+    torch.testing.assert_close(guide_harmony(x_c, x_f, x_u, 0.0), x_c)
+    calls.clear()
+    plain = guided_denoiser(model, cond, w=2.0, w_harmony=0.0, latent_channels=2)(z, torch.tensor(0.5))
+    assert [n for n, _ in calls] == [2]  # off: no extra pass
+    torch.testing.assert_close(plain, guide(x_c, x_u, 2.0))
+    calls.clear()
+    style = torch.ones(1, 3)
+    guided_denoiser(model, cond, w=2.0, style=style, w_style=1.0, w_harmony=1.0, latent_channels=2)(z, torch.tensor(0.5))
+    assert calls == [(4, [3.0, 0.0, 0.0, 0.0])]  # the features-only estimate sees no reference
+
+
+def test_features_only_zeroes_the_latent_channels_of_a_copy():
+    cond = torch.ones(2, 5, 3)
+    out = features_only(cond, 3)
+    assert out[:, :3].abs().sum() == 0 and torch.equal(out[:, 3:], cond[:, 3:])
+    assert cond.sum() == 30  # the input is untouched
+    with pytest.raises(ValueError):
+        features_only(cond, 0)

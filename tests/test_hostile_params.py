@@ -129,3 +129,20 @@ def test_a_bad_second_variation_leaves_no_first_one_and_keeps_an_old_file(genera
         render_file(generator, mix, out, RenderParams(steps=1, seed=0, variations=2), overwrite=True)
     assert out.read_bytes() == b"an old take"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bass.wav", "mix.wav"]
+
+
+def test_harmony_guidance_on_a_model_without_latent_dropout_is_one_clear_error(model_path, generator, tmp_path):
+    """harmony_cfg is in range for every front end, but a model trained without latent dropout has no
+    features-only estimate: the CLI and the render (the OSC bridge's path) refuse it before any work."""
+    mix = write_mix(tmp_path / "mix.wav", seconds=0.6)
+    out = tmp_path / "out.wav"
+    res = CliRunner().invoke(main, ["generate", str(mix), "-o", str(out), "--model", str(model_path),
+                                    "--harmony-cfg", "1", "--steps", "1", "--quiet"])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert "harmony_cfg 1" in res.output and "latent dropout" in res.output
+    assert not out.exists()
+    with pytest.raises(RenderError, match="cannot take harmony guidance"):
+        render_file(generator, mix, out, RenderParams(steps=1, seed=0, harmony_cfg=0.5))
+    assert not out.exists()
+    render_file(generator, mix, out, RenderParams(steps=1, seed=0, harmony_cfg=0.0))  # 0 is always fine
+    assert out.exists()

@@ -258,6 +258,46 @@ def test_v3_cache_features_processing_timbre_refs_and_a_style_conditioned_run(so
     assert a.shape == mix.shape and np.isfinite(a).all() and np.isfinite(b).all()
 
 
+def test_a_latent_dropout_run_exports_a_model_that_takes_harmony_guidance(songs, trained_aes, tmp_path):
+    """--latent-dropout end to end on tiny models: the run records its dropout, export carries it
+    into the model's config, and only such a model accepts harmony_cfg > 0 (which changes the bass)."""
+    from groundbass.core.features import FEATURE_DIM
+    from groundbass.core.train.export import retune_generator
+
+    mix_path, bass_path = trained_aes
+    _, _, _, unet = _tiny_configs()
+    mix_ae, bass_ae = load_autoencoder(mix_path, with_decoder=False), load_autoencoder(bass_path)
+    cache = build_latent_cache(songs, mix_ae, bass_ae, tmp_path / "cache", mixes_per_song=1, features=True)
+    cfg = dataclasses.replace(unet, feature_dim=FEATURE_DIM)
+    models = {}
+    for dropout in (0.0, 0.25):
+        opts = DiffusionTrainOptions(steps=3, batch_size=4, warmup_steps=1, ckpt_every=1000, valid_every=1000,
+                                     latent_dropout=dropout)
+        run = tmp_path / f"run{dropout}"
+        train_diffusion(cache, run, config=cfg, options=opts, device="cpu", quiet=True)
+        models[dropout] = export_generator(mix_ae, bass_ae, run / "diffusion.safetensors",
+                                           tmp_path / f"m{dropout}.safetensors")
+    plain = BassGenerator.from_pretrained(models[0.0], device="cpu")
+    gen = BassGenerator.from_pretrained(models[0.25], device="cpu")
+    assert (plain.config.sampling.latent_dropout, gen.config.sampling.latent_dropout) == (0.0, 0.25)
+    assert not plain.harmony_guidance and gen.harmony_guidance
+    mix = np.random.default_rng(0).standard_normal((44100, 2)).astype(np.float32) * 0.1
+    with pytest.raises(ValueError, match="harmony_cfg needs a model trained with latent dropout"):
+        plain.generate(mix, 44100, steps=2, seed=0, harmony_cfg=1.0)
+    a = gen.generate(mix, 44100, steps=2, seed=0, harmony_cfg=0.0)
+    b = gen.generate(mix, 44100, steps=2, seed=0, harmony_cfg=2.0)
+    assert a.shape == b.shape == mix.shape and np.isfinite(b).all() and not np.allclose(a, b)
+    # a stored default: the retuned model uses it when the call does not say
+    retuned = BassGenerator.from_pretrained(retune_generator(models[0.25], tmp_path / "h.safetensors", harmony_cfg=2.0),
+                                            device="cpu")
+    assert retuned.config.sampling.harmony_cfg == 2.0
+    np.testing.assert_array_equal(retuned.generate(mix, 44100, steps=2, seed=0), b)
+    with pytest.raises(ValueError, match="harmony_cfg needs"):
+        retune_generator(models[0.0], tmp_path / "bad.safetensors", harmony_cfg=1.0)
+    with pytest.raises(ValueError, match="harmony_cfg must be within"):
+        gen.generate(mix, 44100, steps=2, seed=0, harmony_cfg=11.0)
+
+
 def test_merged_caches_train_together(songs, trained_aes, tmp_path):
     """docs/training/merge_caches.py (replay training: two data sets in one run) on real caches:
     the songs of both under their prefixes, linked not copied, indexed and trained on."""

@@ -165,6 +165,7 @@ RENDER_KEYS: dict[str, ParamSpec] = {
     "style": ParamSpec(lambda k, v: _as_opt_str(k, v, MAX_PATH_CHARS), "path of a reference bass for grounding ('' = none)"),
     "grounding": _numeric("grounding"),
     "style_cfg": _numeric("style_cfg"),
+    "harmony_cfg": _numeric("harmony_cfg"),
     "steps": _numeric("steps"),
     "sampler": ParamSpec(lambda k, v: _as_choice(k, v, SAMPLER_NAMES), SAMPLER_HELP),
     "cfg": _numeric("cfg"),

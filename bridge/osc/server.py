@@ -267,7 +267,7 @@ class BridgeServer:
         base: dict[str, Any] = {"variations": 1, "fx": "none", "midi": False, "match_mix": False}
         if s is not None:
             base.update(steps=s.steps, sampler=s.sampler, cfg=float(s.cfg), phi=float(s.phi), grounding=float(s.grounding),
-                        style_cfg=float(s.style_cfg))
+                        style_cfg=float(s.style_cfg), harmony_cfg=float(s.harmony_cfg))
         return {**base, **self.defaults}
 
     def _get_params(self, args: list[Any], sender: Address) -> None:

@@ -57,6 +57,7 @@ class DiffusionTrainOptions:
     ema_decay: float = 0.999
     cond_dropout: float = 0.15
     style_dropout: float = 0.3  # timbre condition dropout (U-Nets with style_dim), drawn independently
+    latent_dropout: float = 0.0  # mix-latent-only dropout, features kept (U-Nets with feature_dim), independently
     grad_clip: float = 1.0
     ckpt_every: int = 1000
     valid_every: int = 1000
@@ -191,7 +192,8 @@ def train_diffusion(cache_dir: str | Path, out_dir: str | Path, *, config: UNetC
         tensors.update({f"model.{k}": v for k, v in net.state_dict().items()})
         tensors.update({f"stats.{k}": v for k, v in train.stats.items()})
         save_checkpoint(out / "diffusion.safetensors", tensors, kind="diffusion", config=config,
-                        extra={"step": step, "cache": str(Path(cache_dir).resolve())})
+                        extra={"step": step, "cache": str(Path(cache_dir).resolve()),
+                               "cond_dropout": options.cond_dropout, "latent_dropout": options.latent_dropout})
 
     latent_rate = train.info["mix_ae"]["sample_rate"] / (train.info["mix_ae"]["hop"] * train.info["mix_ae"]["frames_per_latent"])
     logger = TrainLogger(ctx, out, options.steps, start, options.batch_size * ctx.world * frames / latent_rate, quiet)
@@ -208,7 +210,8 @@ def train_diffusion(cache_dir: str | Path, out_dir: str | Path, *, config: UNetC
                 with autocast_for(ctx, options.precision):
                     loss = v_loss(model, b.bass.to(ctx.device), b.cond.to(ctx.device), options.cond_dropout,
                                   step_generator(options.seed, 0 if options.overfit else step, ctx.rank, stream=1),
-                                  style=style, style_dropout=options.style_dropout)
+                                  style=style, style_dropout=options.style_dropout,
+                                  latent_dropout=options.latent_dropout, latent_channels=config.cond_dim)
                 if not math.isfinite(loss.item()):
                     raise FloatingPointError(f"non-finite diffusion loss at step {step}")
                 opt.zero_grad(set_to_none=True)

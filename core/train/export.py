@@ -53,8 +53,14 @@ def export_generator(mix_ae: str | Path | SpectrogramAutoencoder, bass_ae: str |
         bass.cfg = dataclasses.replace(bass.cfg, phase_iters=phase_iters)
     ck = load_checkpoint(diffusion, kind="diffusion")
     ucfg = config_from_dict(UNetConfig, ck.config)
-    cfg = ModelConfig(name=name, mix_ae=mix.cfg, bass_ae=bass.cfg, unet=ucfg, sampling=sampling or SamplingConfig(),
+    sampling = sampling or SamplingConfig()
+    run = ck.meta["extra"]  # the run's conditioning dropouts, where it recorded them
+    sampling = dataclasses.replace(sampling, **{k: float(run[k]) for k in ("cond_dropout", "latent_dropout")
+                                                if k in run})
+    check_number("harmony_cfg", sampling.harmony_cfg)
+    cfg = ModelConfig(name=name, mix_ae=mix.cfg, bass_ae=bass.cfg, unet=ucfg, sampling=sampling,
                       style_rms_db=style_rms_db)
+    _check_harmony(cfg)
     unet = UNet1d(ucfg)
     unet.load_state_dict(ck.sub("ema"))
     gen = BassGenerator(cfg, mix, bass, unet, LatentStats.from_checkpoint(ck), device="cpu",
@@ -63,7 +69,13 @@ def export_generator(mix_ae: str | Path | SpectrogramAutoencoder, bass_ae: str |
     return gen.save(out, dtype=dtype, extra=info)
 
 
-_RETUNABLE = ("steps", "cfg", "phi", "grounding", "style_cfg", "sampler")
+def _check_harmony(cfg: ModelConfig) -> None:
+    """A stored harmony guidance weight needs a U-Net that knows the features-only estimate."""
+    if cfg.sampling.harmony_cfg and not (cfg.unet.feature_dim and cfg.sampling.latent_dropout > 0):
+        raise ValueError("harmony_cfg needs a diffusion run trained with --features and --latent-dropout")
+
+
+_RETUNABLE = ("steps", "cfg", "phi", "grounding", "style_cfg", "harmony_cfg", "sampler")
 
 
 def retune_generator(model: str | Path, out: str | Path, *, name: str | None = None, model_id: str | None = None,
@@ -82,7 +94,8 @@ def retune_generator(model: str | Path, out: str | Path, *, name: str | None = N
              if v is not None}
     ck = load_checkpoint(resolve_model(model), kind="generator")
     config = {**ck.config, "sampling": {**ck.config["sampling"], **given}, "name": name or ck.config["name"]}
-    config_from_dict(ModelConfig, config)  # still a whole, valid model config
+    model_config = config_from_dict(ModelConfig, config)  # still a whole, valid model config
+    _check_harmony(model_config)
     extra = {k: v for k, v in ck.meta["extra"].items() if k != "model_id"}
     extra.update(model_id=model_id or Path(out).stem, retuned_from=ck.meta["extra"].get("model_id", ck.path.stem))
     return save_checkpoint(out, ck.tensors, kind="generator", config=config, extra=extra, dtype=dtype)
