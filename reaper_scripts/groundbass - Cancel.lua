@@ -1,5 +1,5 @@
 -- @description groundbass: cancel the running job
--- @version 0.2.2
+-- @version 0.2.3
 -- @author groundbass contributors
 -- @about
 --   Stops the groundbass job that is running (started by Generate or one of the Regenerate

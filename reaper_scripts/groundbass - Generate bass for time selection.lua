@@ -1,8 +1,8 @@
 -- @description groundbass: generate a bass stem for the time selection
--- @version 0.2.2
+-- @version 0.2.3
 -- @author groundbass contributors
 -- @changelog
---   The shared parameter ranges (groundbass_params.lua) also carry the edit crossfade (0 to 1 s), generated from core/params.py
+--   The shared parameter ranges (groundbass_params.lua) also carry harmony_cfg (0 to 10), generated from core/params.py; the actions leave it at the model's default
 -- @about
 --   # groundbass for REAPER
 --   Renders the master mix of the time selection, sends it to a running groundbass

@@ -1,5 +1,5 @@
 -- @description groundbass: regenerate the bass of a groundbass item inside the time selection
--- @version 0.2.2
+-- @version 0.2.3
 -- @author groundbass contributors
 -- @about
 --   Select a bass item that groundbass made and set a time selection inside it: the part of

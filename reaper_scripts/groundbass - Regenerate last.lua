@@ -1,5 +1,5 @@
 -- @description groundbass: regenerate the last bass with a new seed
--- @version 0.2.2
+-- @version 0.2.3
 -- @author groundbass contributors
 -- @about
 --   Runs the groundbass generate action again on the same selection as the last run in

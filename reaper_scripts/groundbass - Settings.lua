@@ -1,5 +1,5 @@
 -- @description groundbass: settings for the generate and regenerate actions
--- @version 0.2.2
+-- @version 0.2.3
 -- @author groundbass contributors
 -- @about
 --   Edits the parameters the groundbass actions send to the bridge: guidance cfg, rescale

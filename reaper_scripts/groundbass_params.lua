@@ -7,6 +7,7 @@ return {
   phi = { kind = "number", lo = 0.0, hi = 1.0 },
   grounding = { kind = "number", lo = 0.0, hi = 1.0 },
   style_cfg = { kind = "number", lo = 0.0, hi = 10.0 },
+  harmony_cfg = { kind = "number", lo = 0.0, hi = 10.0 },
   seed = { kind = "integer", lo = 0, hi = 2147483631 },
   variations = { kind = "integer", lo = 1, hi = 16 },
   loudness = { kind = "number", lo = -70.0, hi = 0.0 },
