@@ -9,8 +9,8 @@ refinement of each estimate. The formulas (DESIGN.md, "Sampling"):
   ``x = x_uncond + w (x_cond - x_uncond) + w_s (x_cond,style - x_cond)``;
 - harmony guidance, for models trained with latent dropout (the mix latent zeroed, the
   signal-processing features kept): ``+ w_h (x_features - x_uncond)`` on top of either, an
-  extra push towards what the mix's chroma alone implies (the features transfer across
-  productions where the latent does not);
+  extra push towards what the mix's chroma features alone imply (a chroma means the same on
+  any production; the latent was learnt from renders);
 - rescale (Lin et al. 2023): ``x = phi * x * std(x_cond) / std(x) + (1 - phi) * x``;
 - grounding at noise rate ``beta``:
   ``x = x - mean_t(x) + g beta^2 mean_t(c_style) + (1 - g beta^2) mean_t(x)``.
