@@ -96,7 +96,8 @@ def test_harmony_guidance_adds_the_features_only_direction():
     torch.testing.assert_close(plain, guide(x_c, x_u, 2.0))
     calls.clear()
     style = torch.ones(1, 3)
-    guided_denoiser(model, cond, w=2.0, style=style, w_style=1.0, w_harmony=1.0, latent_channels=2)(z, torch.tensor(0.5))
+    denoise = guided_denoiser(model, cond, w=2.0, style=style, w_style=1.0, w_harmony=1.0, latent_channels=2)
+    denoise(z, torch.tensor(0.5))
     assert calls == [(4, [3.0, 0.0, 0.0, 0.0])]  # the features-only estimate sees no reference
 
 

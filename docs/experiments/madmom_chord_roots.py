@@ -35,7 +35,6 @@ from groundbass.core.data.song_audio import read_song_part, read_song_stems  # n
 from groundbass.core.features import chroma_argmax_pitch_classes  # noqa: E402
 from groundbass.core.metrics import chord_root_track, load_chords, pitch_class_track, track_agreement  # noqa: E402
 
-import soxr  # noqa: E402
 
 NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 
@@ -67,7 +66,8 @@ for manifest in sys.argv[1:]:
         stems, drums = read_song_stems(song, rate, start, length)
         mix = process_mix(stems, rate, np.random.default_rng([0, i, 0xE7A1]), "heldout", drums)
         true = read_song_part(song, "bass", rate, start, length)
-        n = min(len(mix), len(true)); mix, true = mix[:n], true[:n]
+        n = min(len(mix), len(true))
+        mix, true = mix[:n], true[:n]
         times, true_pc = pitch_class_track(true, rate)
         heur = chroma_argmax_pitch_classes(mix, rate, hop=512)
         heur_pc = heur[np.clip(np.round(times * rate / 512).astype(int), 0, len(heur) - 1)]
@@ -77,7 +77,8 @@ for manifest in sys.argv[1:]:
         t1 = time.perf_counter()
         cnn_labels = crf(cnn(sig))
         t2 = time.perf_counter()
-        t_dc += t1 - t0; t_cnn += t2 - t1
+        t_dc += t1 - t0
+        t_cnn += t2 - t1
         chart = load_chords(song.chords)
         rows.append([track_agreement(true_pc, heur_pc), track_agreement(true_pc, roots_from_labels(dc_labels, times)),
                      track_agreement(true_pc, roots_from_labels(cnn_labels, times)),
