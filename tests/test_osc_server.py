@@ -188,3 +188,17 @@ def test_wrong_types_unknown_addresses_and_oversized_packets(server, client):
     client.sock.sendto(b"\x00\x01garbage", server.address)
     assert client.receive(2) == (P.ERROR, ["", "malformed OSC packet"])
     assert client.ping()[0] == groundbass_version()
+
+
+def test_harmony_cfg_key_reaches_the_render(server, client, tmp_path):
+    """harmony_cfg is a generate key with the model's default in get/params; a model trained
+    without latent dropout (the test model) answers a value above 0 with one error line."""
+    params = client.request(P.GET_PARAMS, expect=(P.PARAMS,))
+    assert dict(zip(params[::2], params[1::2]))["harmony_cfg"] == 0.0
+    mix = write_mix(tmp_path / "mix.wav")
+    client.send(P.GENERATE, "hc", str(mix), str(tmp_path / "hc.wav"), "harmony_cfg", 1.0, "steps", 1)
+    replies = collect(client, "hc")
+    assert replies[-1][1] == P.ERROR and "cannot take harmony guidance" in replies[-1][2][1]
+    assert not (tmp_path / "hc.wav").exists()
+    client.send(P.GENERATE, "hz", str(mix), str(tmp_path / "hz.wav"), "harmony_cfg", 0.0, "steps", 1)
+    assert collect(client, "hz")[-1][1] == P.DONE and (tmp_path / "hz.wav").is_file()
