@@ -2,7 +2,7 @@
 # eval_v36_dev.sh TAG "CFG:HARMONY ..." [SETS] : export diff9's current EMA U-Net as small-synth-v3.6-TAG
 # and evaluate it on the dev sets (24 songs x 12 s, held-out effects), without style references
 # (STYLE=1: with them), once per cfg:harmony_cfg pair. Reports in reports/dev{24,4}_v36TAG_cfgC_hH[_style].
-# v3.6: TAG a = step 6,500, b = step 14,750 (shipped); docs/eval-v3/dev*_v36*.json.
+# v3.6: TAG a = step 6,500, b = step 14,750, c = step 21,750 (shipped); docs/eval-v3/dev*_v36*.json.
 # run in the runs folder (the one holding diff9/, ood_dev/, ood4_dev/ and small-synth-v3.2.1.safetensors)
 TAG=$1; PAIRS=${2:-"6:0 6:2"}; SETS=${3:-"ood4_dev ood_dev"}
 M=small-synth-v3.6-$TAG.safetensors
