@@ -386,9 +386,10 @@ def render_file(gen: BassGenerator, mix_path: Path, out_path: Path, params: Rend
     """
     mix_path, out_path = Path(mix_path), Path(out_path)
     spec = check_params(params)
-    if params.harmony_cfg and not gen.harmony_guidance:
-        raise RenderError(f"harmony_cfg {params.harmony_cfg:g}: the model {gen.config.name} was not trained with "
-                          "latent dropout and cannot take harmony guidance (use harmony_cfg 0)")
+    try:
+        gen.config.check_harmony_cfg(params.harmony_cfg or 0.0)  # before any work: no file read or written
+    except ValueError as exc:
+        raise RenderError(str(exc)) from None
     fmt = _output_format(out_path, params)
     outs = variation_paths(out_path, params.variations)
     midis = [midi_path_for(p) for p in outs] if params.midi else []

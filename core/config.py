@@ -190,6 +190,19 @@ class ModelConfig:
         return self.mix_ae.sample_rate
 
     @property
+    def harmony_guidance(self) -> bool:
+        """Whether the model can take harmony guidance (``harmony_cfg`` > 0): it conditions on
+        features and was trained with latent dropout, so it knows the features-only estimate."""
+        return bool(self.unet.feature_dim) and self.sampling.latent_dropout > 0
+
+    def check_harmony_cfg(self, value: float) -> None:
+        """ValueError (one line) if ``value`` > 0 and the model cannot take harmony guidance."""
+        if value and not self.harmony_guidance:
+            raise ValueError(f"harmony_cfg {value:g} refused: harmony_cfg needs a model trained with latent dropout "
+                             f"(groundbass train diffusion --features --latent-dropout); the model {self.name} was "
+                             "not and cannot take harmony guidance (use harmony_cfg 0)")
+
+    @property
     def ratio(self) -> int:
         """Samples (at the model rate) per latent frame."""
         return self.mix_ae.ratio

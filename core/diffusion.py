@@ -74,7 +74,7 @@ def v_loss(net: nn.Module, x0: torch.Tensor, cond: torch.Tensor, cond_dropout: f
     batch, drawn independently, has only the first ``latent_channels`` channels of the
     conditioning (the mix latent) zeroed and keeps the rest (the signal-processing features):
     the model then also learns the features-only estimate that harmony guidance
-    (:func:`~.guidance.guide_features`) needs. Randomness comes from ``generator`` (a CPU
+    (:func:`~.guidance.guide_harmony`) needs. Randomness comes from ``generator`` (a CPU
     generator) when given, so a training step is reproducible; the draws of a run without
     latent dropout are unchanged by the option. Returns a scalar tensor.
     """

@@ -102,34 +102,27 @@ def guided_denoiser(model: Callable[..., torch.Tensor], cond: torch.Tensor, w: f
     """
     uncond = torch.zeros_like(cond)
     feats = features_only(cond, latent_channels) if w_harmony != 0 else None
+    # the rows of the one batched pass: [cond + style,] cond, uncond[, features only]
+    conds = ([cond] if style is not None else []) + [cond, uncond] + ([feats] if feats is not None else [])
+    styles = None
+    if style is not None:
+        no_style = torch.zeros_like(style)
+        styles = torch.cat([style] + [no_style] * (len(conds) - 1))
+    conds_batch = torch.cat(conds)
+    first = 1 if style is not None else 0  # index of the style-free conditional row
 
-    if style is None:
-        def denoise(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            if w == 1.0 and feats is None:
-                return model(z, t, cond)
-            conds = [cond, uncond] + ([feats] if feats is not None else [])
-            outs = model(torch.cat([z] * len(conds)), t, torch.cat(conds)).chunk(len(conds))
-            x = guide(outs[0], outs[1], w)
-            if feats is not None:
-                x = guide_harmony(x, outs[2], outs[1], w_harmony)
-            return rescale_std(x, outs[0], phi)
-
-        return denoise
-
-    no_style = torch.zeros_like(style)
-
-    def denoise_style(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        conds, styles = [cond, cond, uncond], [style, no_style, no_style]
+    def denoise(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        if w == 1.0 and style is None and feats is None:
+            return model(z, t, cond)
+        zs = torch.cat([z] * len(conds))
+        outs = (model(zs, t, conds_batch) if styles is None else model(zs, t, conds_batch, styles)).chunk(len(conds))
+        x_c, x_u = outs[first], outs[first + 1]
+        x = guide(x_c, x_u, w) if style is None else guide_style(outs[0], x_c, x_u, w, w_style)
         if feats is not None:
-            conds.append(feats)
-            styles.append(no_style)
-        outs = model(torch.cat([z] * len(conds)), t, torch.cat(conds), torch.cat(styles)).chunk(len(conds))
-        x = guide_style(outs[0], outs[1], outs[2], w, w_style)
-        if feats is not None:
-            x = guide_harmony(x, outs[3], outs[2], w_harmony)
+            x = guide_harmony(x, outs[-1], x_u, w_harmony)
         return rescale_std(x, outs[0], phi)
 
-    return denoise_style
+    return denoise
 
 
 def grounding_refiner(style_mean: torch.Tensor, g: float = 1.0) -> RefineFn:

@@ -204,9 +204,8 @@ class BassGenerator:
 
     @property
     def harmony_guidance(self) -> bool:
-        """Whether the model can take harmony guidance (``harmony_cfg`` > 0): it conditions on
-        features and was trained with latent dropout, so it knows the features-only estimate."""
-        return bool(self.config.unet.feature_dim) and self.config.sampling.latent_dropout > 0
+        """Whether the model can take harmony guidance (:attr:`ModelConfig.harmony_guidance`)."""
+        return self.config.harmony_guidance
 
     # ------------------------------------------------------------------ stages
 
@@ -359,9 +358,7 @@ class BassGenerator:
         }
         for name, value in out.items():
             check_number(name, value)  # the ranges of core.params, the same for every front end
-        if out["harmony_cfg"] and not self.harmony_guidance:
-            raise ValueError("harmony_cfg needs a model trained with latent dropout (groundbass train diffusion "
-                             f"--latent-dropout); {self.config.name} was not: use harmony_cfg 0")
+        self.config.check_harmony_cfg(out["harmony_cfg"])
         out["sampler"] = check_sampler(d.sampler if sampler is None else sampler)
         if variations < 1:
             raise ValueError(f"variations must be >= 1, got {variations}")

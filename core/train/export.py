@@ -60,19 +60,13 @@ def export_generator(mix_ae: str | Path | SpectrogramAutoencoder, bass_ae: str |
     check_number("harmony_cfg", sampling.harmony_cfg)
     cfg = ModelConfig(name=name, mix_ae=mix.cfg, bass_ae=bass.cfg, unet=ucfg, sampling=sampling,
                       style_rms_db=style_rms_db)
-    _check_harmony(cfg)
+    cfg.check_harmony_cfg(sampling.harmony_cfg)
     unet = UNet1d(ucfg)
     unet.load_state_dict(ck.sub("ema"))
     gen = BassGenerator(cfg, mix, bass, unet, LatentStats.from_checkpoint(ck), device="cpu",
                         model_id=model_id or Path(out).stem)
     info = {"diffusion_step": ck.meta["extra"].get("step"), **(extra or {})}
     return gen.save(out, dtype=dtype, extra=info)
-
-
-def _check_harmony(cfg: ModelConfig) -> None:
-    """A stored harmony guidance weight needs a U-Net that knows the features-only estimate."""
-    if cfg.sampling.harmony_cfg and not (cfg.unet.feature_dim and cfg.sampling.latent_dropout > 0):
-        raise ValueError("harmony_cfg needs a diffusion run trained with --features and --latent-dropout")
 
 
 _RETUNABLE = ("steps", "cfg", "phi", "grounding", "style_cfg", "harmony_cfg", "sampler")
@@ -95,7 +89,7 @@ def retune_generator(model: str | Path, out: str | Path, *, name: str | None = N
     ck = load_checkpoint(resolve_model(model), kind="generator")
     config = {**ck.config, "sampling": {**ck.config["sampling"], **given}, "name": name or ck.config["name"]}
     model_config = config_from_dict(ModelConfig, config)  # still a whole, valid model config
-    _check_harmony(model_config)
+    model_config.check_harmony_cfg(model_config.sampling.harmony_cfg)  # a stored default the U-Net can take
     extra = {k: v for k, v in ck.meta["extra"].items() if k != "model_id"}
     extra.update(model_id=model_id or Path(out).stem, retuned_from=ck.meta["extra"].get("model_id", ck.path.stem))
     return save_checkpoint(out, ck.tensors, kind="generator", config=config, extra=extra, dtype=dtype)
