@@ -211,8 +211,14 @@ def train_diffusion_cmd(manifest, mix_ae, bass_ae, from_model, cache, mixes_per_
 @click.option("--style-level-data", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Training manifest: style references are brought to the median level of its "
                    "training basses (otherwise used at their own level).")
+@click.option("--note-basis", "note_basis", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Latent cache of the training run: fit the bass latent's note directions on its training songs "
+                   "and store them, so style grounding moves the timbre and keeps the notes.")
+@click.option("--paper-grounding", is_flag=True, default=False,
+              help="Without --diffusion: write the model without its note directions "
+                   "(grounding exactly as in the paper).")
 def export(mix_ae, bass_ae, from_model, diffusion, out, name, dtype, steps, cfg_w, phi, grounding, style_cfg,
-           harmony_cfg, sampler, phase_iters, style_level_data):
+           harmony_cfg, sampler, phase_iters, style_level_data, note_basis, paper_grounding):
     """Combine trained parts into one model file for BassGenerator.from_pretrained."""
     from groundbass.core.config import ModelConfig
     from groundbass.core.data.levels import median_bass_level_db
@@ -223,8 +229,12 @@ def export(mix_ae, bass_ae, from_model, diffusion, out, name, dtype, steps, cfg_
     if diffusion is None:
         _retune(from_model, out, name, dtype, dict(steps=steps, cfg=cfg_w, phi=phi, grounding=grounding,
                                                    style_cfg=style_cfg, harmony_cfg=harmony_cfg, sampler=sampler),
-                other=(mix_ae, bass_ae, phase_iters, style_level_data))
+                other=(mix_ae, bass_ae, phase_iters, style_level_data), note_basis=note_basis,
+                paper_grounding=paper_grounding)
         return
+    if paper_grounding:
+        raise _fail(ValueError("--paper-grounding needs no --diffusion: an export stores a note basis only with "
+                               "--note-basis"))
     sampling = with_overrides(SamplingConfig(), steps=steps, cfg=cfg_w, phi=phi, grounding=grounding,
                               style_cfg=style_cfg, harmony_cfg=harmony_cfg, sampler=sampler)
     name = name or "custom"
@@ -241,13 +251,14 @@ def export(mix_ae, bass_ae, from_model, diffusion, out, name, dtype, steps, cfg_
             style_db = load_checkpoint(resolve_model(from_model), kind="generator").config.get("style_rms_db")
         path = export_generator(mix, bass, diffusion, out, name=name, sampling=sampling,
                                 dtype=torch.float16 if dtype == "fp16" else torch.float32, phase_iters=phase_iters,
-                                style_rms_db=style_db)
+                                style_rms_db=style_db, note_basis_cache=note_basis)
     except _USER_ERRORS as exc:
         raise _fail(exc) from None
     click.echo(f"{path} ({path.stat().st_size / 2**20:.1f} MB)")
 
 
-def _retune(from_model, out, name, dtype, sampling: dict, other: tuple) -> None:
+def _retune(from_model, out, name, dtype, sampling: dict, other: tuple, note_basis=None,
+            paper_grounding: bool = False) -> None:
     """``export`` without ``--diffusion``: the --from-model generator with new stored sampling defaults."""
     from groundbass.core.train.export import retune_generator
 
@@ -257,7 +268,7 @@ def _retune(from_model, out, name, dtype, sampling: dict, other: tuple) -> None:
         raise _fail(ValueError("--mix-ae, --bass-ae, --phase-iters and --style-level-data need --diffusion"))
     try:
         path = retune_generator(from_model, out, name=name, dtype=torch.float16 if dtype == "fp16" else torch.float32,
-                                **sampling)
+                                note_basis_cache=note_basis, drop_note_basis=paper_grounding, **sampling)
     except _USER_ERRORS as exc:
         raise _fail(exc) from None
     click.echo(f"{path} ({path.stat().st_size / 2**20:.1f} MB)")

@@ -72,19 +72,25 @@ def rescale_std(x: torch.Tensor, x_cond: torch.Tensor, phi: float) -> torch.Tens
     return phi * (x * ratio) + (1.0 - phi) * x
 
 
-def ground(x: torch.Tensor, style_mean: torch.Tensor, beta: float, g: float = 1.0) -> torch.Tensor:
+def ground(x: torch.Tensor, style_mean: torch.Tensor, beta: float, g: float = 1.0,
+           note_basis: torch.Tensor | None = None) -> torch.Tensor:
     """Style grounding of a denoised estimate ``x`` (B, C, T) towards ``style_mean`` (C,) or (B, C).
 
     ``x - mean_t(x) + g beta^2 style_mean + (1 - g beta^2) mean_t(x)``: the time-mean is
     pulled towards the style's, strongly at high noise rates ``beta`` and not at all at 0.
-    ``g = 1`` is the paper's; ``g = 0`` returns ``x`` unchanged.
+    ``g = 1`` is the paper's; ``g = 0`` returns ``x`` unchanged. With a ``note_basis``
+    (orthonormal rows (k, C), :mod:`.train.note_basis`) the pull ``style_mean - mean_t(x)``
+    loses its part in the directions that carry the notes: the timbre moves, the notes stay.
     """
     if g == 0:
         return x
     k = g * beta * beta
     mean = x.mean(dim=-1, keepdim=True)
-    style = style_mean.to(x.dtype).reshape(-1, x.shape[1], 1)
-    return x - mean + k * style + (1.0 - k) * mean
+    pull = style_mean.to(x.dtype).reshape(-1, x.shape[1], 1) - mean
+    if note_basis is not None:
+        basis = note_basis.to(x.dtype)
+        pull = pull - torch.einsum("kc,bkt->bct", basis, torch.einsum("kc,bct->bkt", basis, pull))
+    return x + k * pull
 
 
 def guided_denoiser(model: Callable[..., torch.Tensor], cond: torch.Tensor, w: float, phi: float = 0.0,
@@ -125,13 +131,13 @@ def guided_denoiser(model: Callable[..., torch.Tensor], cond: torch.Tensor, w: f
     return denoise
 
 
-def grounding_refiner(style_mean: torch.Tensor, g: float = 1.0) -> RefineFn:
+def grounding_refiner(style_mean: torch.Tensor, g: float = 1.0, note_basis: torch.Tensor | None = None) -> RefineFn:
     """The refinement :func:`~.diffusion.sample_ddim` applies to each estimate: :func:`ground`
-    towards ``style_mean`` with strength ``g``, at the schedule's noise rate ``beta_k`` =
-    ``sigma(t)`` of the step's time ``t``."""
+    towards ``style_mean`` with strength ``g`` (off the ``note_basis`` directions, when given),
+    at the schedule's noise rate ``beta_k`` = ``sigma(t)`` of the step's time ``t``."""
 
     def refine(x0: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         _, beta = alpha_sigma(float(t))
-        return ground(x0, style_mean, float(beta), g)
+        return ground(x0, style_mean, float(beta), g, note_basis)
 
     return refine

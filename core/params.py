@@ -61,7 +61,9 @@ NUMBERS: dict[str, NumberSpec] = _specs(
     NumberSpec("steps", "int", 1, MAX_STEPS, "diffusion sampling steps (default: the model's)"),
     NumberSpec("cfg", "float", 0.0, 20.0, "classifier-free guidance weight (1 = conditional only; default: the model's)"),
     NumberSpec("phi", "float", 0.0, 1.0, "guidance std-rescale mix (default: the model's)"),
-    NumberSpec("grounding", "float", 0.0, 1.0, "paper style grounding strength towards the reference's latent mean"),
+    NumberSpec("grounding", "float", 0.0, 1.0,
+               "style grounding strength towards the reference's latent mean (the paper's; a model with a note "
+               "basis moves only the timbre directions)"),
     NumberSpec("style_cfg", "float", 0.0, 10.0,
                "guidance weight of the timbre reference (models trained with one; 0 ignores it)"),
     NumberSpec("harmony_cfg", "float", 0.0, 10.0,

@@ -57,12 +57,15 @@ _MAX_BATCH_FRAMES = 40_000
 
 @dataclass
 class LatentStats:
-    """Per-channel mean and std of the mix and bass latents (dataset statistics)."""
+    """Per-channel mean and std of the mix and bass latents (dataset statistics), and the
+    optional note basis of the normalised bass latent (orthonormal rows (k, bass_dim),
+    :mod:`.train.note_basis`): the directions style grounding leaves alone."""
 
     mix_mean: torch.Tensor
     mix_std: torch.Tensor
     bass_mean: torch.Tensor
     bass_std: torch.Tensor
+    bass_note_basis: torch.Tensor | None = None
 
     @classmethod
     def identity(cls, mix_dim: int, bass_dim: int) -> "LatentStats":
@@ -71,17 +74,17 @@ class LatentStats:
 
     def tensors(self) -> dict[str, torch.Tensor]:
         """The statistics as named tensors for a checkpoint (``stats.*``)."""
-        return {f"stats.{k}": v for k, v in vars(self).items()}
+        return {f"stats.{k}": v for k, v in vars(self).items() if v is not None}
 
     @classmethod
     def from_checkpoint(cls, ckpt: Checkpoint) -> "LatentStats":
         """Read ``stats.*`` tensors from a checkpoint."""
         s = ckpt.sub("stats")
-        return cls(s["mix_mean"], s["mix_std"], s["bass_mean"], s["bass_std"])
+        return cls(s["mix_mean"], s["mix_std"], s["bass_mean"], s["bass_std"], s.get("bass_note_basis"))
 
     def to(self, device: torch.device) -> "LatentStats":
         """A copy on ``device``."""
-        return LatentStats(*(v.to(device) for v in vars(self).values()))
+        return LatentStats(*(None if v is None else v.to(device) for v in vars(self).values()))
 
 
 def _float_audio(audio: np.ndarray) -> np.ndarray:
@@ -304,7 +307,9 @@ class BassGenerator:
                 return circular_denoiser(d, frames, circular) if circular else d
 
             def grounded(mean: torch.Tensor | None):
-                return grounding_refiner(mean, grounding) if mean is not None and grounding > 0 else None
+                if mean is None or grounding <= 0:
+                    return None
+                return grounding_refiner(mean, grounding, self.stats.bass_note_basis)
 
             denoise, refine = guided(style_vec), grounded(style_mean)
             if ramp is not None:

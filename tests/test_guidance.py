@@ -2,6 +2,7 @@ import torch
 
 import pytest
 
+from groundbass.core.diffusion import alpha_sigma
 from groundbass.core.guidance import (features_only, ground, grounding_refiner, guide, guide_harmony, guided_denoiser,
                                       rescale_std)
 
@@ -46,6 +47,25 @@ def test_grounding_g0_changes_nothing_and_beta0_changes_nothing():
     style = torch.full((8,), 5.0)
     assert torch.equal(ground(x, style, beta=0.8, g=0.0), x)
     torch.testing.assert_close(ground(x, style, beta=0.0, g=1.0), x, atol=1e-6, rtol=0)
+
+
+def test_grounding_with_a_note_basis_moves_the_mean_only_off_the_basis():
+    x, _ = _pair()
+    style = torch.linspace(-1, 1, 8)
+    basis = torch.linalg.qr(torch.randn(8, 3, generator=torch.Generator().manual_seed(1)))[0].T  # (3, 8) orthonormal
+    out = ground(x, style, beta=1.0, g=1.0, note_basis=basis)
+    shift = out.mean(-1) - x.mean(-1)  # (B, C)
+    torch.testing.assert_close(shift @ basis.T, torch.zeros(3, 3), atol=1e-5, rtol=0)  # the note directions stay
+    # off the basis the mean is the style's, as in the paper's rule
+    off = torch.eye(8) - basis.T @ basis
+    torch.testing.assert_close(out.mean(-1) @ off, style.expand(3, 8) @ off, atol=1e-5, rtol=0)
+    torch.testing.assert_close(out - out.mean(-1, keepdim=True), x - x.mean(-1, keepdim=True), atol=1e-5, rtol=0)
+    # an empty basis is the paper's rule; the refiner passes the basis on
+    torch.testing.assert_close(ground(x, style, 0.7, 0.4, torch.zeros(0, 8)), ground(x, style, 0.7, 0.4), atol=1e-6,
+                               rtol=0)
+    beta = float(alpha_sigma(0.6)[1])
+    torch.testing.assert_close(grounding_refiner(style, 1.0, basis)(x, torch.tensor(0.6)),
+                               ground(x, style, beta, 1.0, basis), atol=1e-6, rtol=0)
 
 
 def test_guided_denoiser_single_batched_pass():
