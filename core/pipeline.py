@@ -20,7 +20,7 @@ import torch
 
 from .audio import check_rate, fit_length, gain_for_level, level_gain, release_memory, resample, to_layout, to_mono
 from .autoencoder import SpectrogramAutoencoder
-from .checkpoint import Checkpoint, load_checkpoint, resolve_model, save_checkpoint
+from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, resolve_model, save_checkpoint
 from .config import ModelConfig, config_from_dict, preset
 from .diffusion import SAMPLERS, Denoiser, sample_ddim_resampled
 from .editing import (
@@ -181,7 +181,12 @@ class BassGenerator:
         unet = UNet1d(cfg.unet)
         unet.load_state_dict(ckpt.sub("unet"))
         kwargs.setdefault("model_id", ckpt.meta["extra"].get("model_id", Path(path).stem))
-        return cls(cfg, mix_ae, bass_ae, unet, LatentStats.from_checkpoint(ckpt), **kwargs)
+        stats = LatentStats.from_checkpoint(ckpt)
+        basis = stats.bass_note_basis
+        if basis is not None and (basis.ndim != 2 or basis.shape[1] != cfg.bass_ae.latent_dim):
+            raise CheckpointError(f"{path}: its note basis {tuple(basis.shape)} does not fit the bass latent "
+                                  f"({cfg.bass_ae.latent_dim} channels)")
+        return cls(cfg, mix_ae, bass_ae, unet, stats, **kwargs)
 
     def save(self, path: str | Path, dtype: torch.dtype | None = None, extra: dict | None = None) -> Path:
         """Write this generator as one ``generator`` checkpoint (mix encoder, bass autoencoder,

@@ -9,13 +9,14 @@ import json
 
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
 from click.testing import CliRunner
 from safetensors.torch import load_file, save_file
 
 from groundbass.bridge.cli import main
 from groundbass.core import BassGenerator
-from groundbass.core.checkpoint import load_checkpoint
+from groundbass.core.checkpoint import load_checkpoint, resolve_model, save_checkpoint
 from groundbass.core.train.note_basis import fit_note_basis, note_basis_from_cache, note_frames
 
 
@@ -117,3 +118,15 @@ def test_export_stores_and_drops_the_basis(cache_dir, tmp_path):
         assert res.exit_code == 1 and text in res.output and "Traceback" not in res.output, res.output
         assert len(res.output.strip().splitlines()) == 1
     assert not bad.exists()
+
+
+def test_a_model_whose_note_basis_does_not_fit_is_refused_in_one_line(tmp_path):
+    ck = load_checkpoint(resolve_model("default"))
+    bad = tmp_path / "bad-basis.safetensors"
+    save_checkpoint(bad, {**ck.tensors, "stats.bass_note_basis": torch.zeros(3, 7)}, kind="generator",
+                    config=ck.config, extra=ck.meta["extra"])
+    mix = tmp_path / "mix.wav"
+    sf.write(mix, np.zeros((22050, 2), dtype=np.float32), 22050)
+    res = CliRunner().invoke(main, ["generate", str(mix), "-o", str(tmp_path / "b.wav"), "--model", str(bad)])
+    assert res.exit_code != 0 and "note basis" in res.output and "Traceback" not in res.output, res.output
+    assert not (tmp_path / "b.wav").exists()
