@@ -213,7 +213,7 @@ def train_diffusion_cmd(manifest, mix_ae, bass_ae, from_model, cache, mixes_per_
                    "training basses (otherwise used at their own level).")
 @click.option("--note-basis", "note_basis", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Latent cache of the training run: fit the bass latent's note directions on its training songs "
-                   "and store them, so style grounding moves the timbre and keeps the notes.")
+                   "and store them, so style grounding moves the timbre and fewer of the notes.")
 @click.option("--paper-grounding", is_flag=True, default=False,
               help="Without --diffusion: write the model without its note directions "
                    "(grounding exactly as in the paper).")

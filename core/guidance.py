@@ -80,7 +80,7 @@ def ground(x: torch.Tensor, style_mean: torch.Tensor, beta: float, g: float = 1.
     pulled towards the style's, strongly at high noise rates ``beta`` and not at all at 0.
     ``g = 1`` is the paper's; ``g = 0`` returns ``x`` unchanged. With a ``note_basis``
     (orthonormal rows (k, C), :mod:`.train.note_basis`) the pull ``style_mean - mean_t(x)``
-    loses its part in the directions that carry the notes: the timbre moves, the notes stay.
+    loses its part in the directions that carry the notes: the timbre moves, fewer notes do.
     """
     if g == 0:
         return x

@@ -112,7 +112,13 @@ def test_export_stores_and_drops_the_basis(cache_dir, tmp_path):
     assert load_checkpoint(with_basis).meta["extra"]["note_basis"]["songs"] == 8
     # errors: one line, nothing written
     bad = tmp_path / "bad.safetensors"
+    broken = tmp_path / "broken"
+    (broken / "songs").mkdir(parents=True)
+    row = {"song": "x", "split": "train", "file": "songs/x.safetensors"}
+    (broken / "index.jsonl").write_text(json.dumps(row) + "\n")
+    (broken / "songs" / "x.safetensors").write_bytes(b"not a tensor file")
     for args, text in ((["--note-basis", str(tmp_path)], "not a latent cache"),
+                       (["--note-basis", str(broken)], "not a readable cached song"),
                        (["--note-basis", str(cache_dir), "--paper-grounding"], "both")):
         res = CliRunner().invoke(main, ["export", "--from-model", "default", "--out", str(bad), *args])
         assert res.exit_code == 1 and text in res.output and "Traceback" not in res.output, res.output

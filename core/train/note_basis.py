@@ -2,10 +2,11 @@
 
 Style grounding (:func:`~groundbass.core.guidance.ground`) pulls the time-mean of the bass
 latent towards a reference's. That mean carries the reference's notes as well as its timbre:
-on a 12-way probe the pitch class of a latent frame is linearly readable at ~95 % (the
-bundled model, 19,000 frames). The *note basis* is the row space of that probe, a few
-orthonormal directions (k, bass_dim) in the normalised latent; grounding moves the mean only
-in the directions orthogonal to it, so the reference's timbre comes without its notes.
+on a 12-way probe the pitch class of a latent frame is linearly readable at 93.6 % (the
+bundled model's fit: held-out frames of 25,273 from 200 training songs; chance 10 %). The
+*note basis* is the row space of that probe, a few orthonormal directions (k, bass_dim) in
+the normalised latent; grounding moves the mean only in the directions orthogonal to it, so
+the reference's timbre comes with fewer of its notes.
 
 The probe is a multinomial logistic regression (scikit-learn) from normalised latent frames
 to the pitch class the bass autoencoder's own pitch head decodes from them (the notes the
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 __all__ = ["fit_note_basis", "note_frames", "note_basis_from_cache", "NOTE_BASIS_SONGS"]
@@ -91,7 +93,11 @@ def note_basis_from_cache(bass_ae, bass_mean: torch.Tensor, bass_std: torch.Tens
     random.Random(seed).shuffle(rows)
     zs, ys = [], []
     for r in rows[:songs]:
-        latent = load_file(str(cache / r["file"]))["bass"]
+        path = cache / r["file"]
+        try:
+            latent = load_file(str(path))["bass"]
+        except (OSError, KeyError, SafetensorError) as exc:
+            raise ValueError(f"{path}: not a readable cached song ({exc})") from None
         if latent.shape[0] != bass_mean.shape[0]:
             raise ValueError(f"{cache}: bass latents have {latent.shape[0]} channels, the model {bass_mean.shape[0]}")
         z, y = note_frames(bass_ae, bass_mean, bass_std, latent)
