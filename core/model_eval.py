@@ -5,7 +5,10 @@ each song's non-bass stems is the mix; the generator makes a bass for it. Measur
 
 - chord-tone rate of the generated bass, with the true bass (ceiling) and the bass
   generated for a *different* mix (floor: song i is scored with the bass of song i+1), and
-  of the bass grounded to a style reference (what grounding costs in harmony);
+  of the bass grounded to a style reference (what grounding costs in harmony), and how many of
+  the notes a reference leaves (``notes_kept_grounded``: pitch-class agreement of the bass made
+  with the reference against the one made without it, same seed; more sensitive than the
+  chord-tone cost, which a reference changing chord tone for chord tone does not see);
 - pitch-class agreement of the generated bass with the true bass;
 - matching accuracy (paper Fig. 3): compatibility of every (mix, bass) pair = mean mix
   chroma weight at the bass's pitch classes; top-1 accuracy of the diagonal (chance 1/N),
@@ -161,6 +164,8 @@ def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float 
         grounded = gen.generate(mixes[i], rate, style=ref, seed=seed + i, grounding=grounding, **kw)
         e_ref, e_g, e_n = mfcc_embedding(ref, rate), mfcc_embedding(grounded, rate), mfcc_embedding(gens[i], rate)
         per_song[i]["chord_tone_rate_grounded"] = chord_tone_rate(grounded, rate, charts[i], starts[i])
+        per_song[i]["pitch_class_agreement_grounded"] = pitch_class_agreement(trues[i], grounded, rate)
+        per_song[i]["notes_kept_grounded"] = pitch_class_agreement(gens[i], grounded, rate)
         cos_g.append(cosine_distance(e_ref, e_g))
         cos_n.append(cosine_distance(e_ref, e_n))
         euc_g.append(float(np.linalg.norm(e_ref - e_g) / np.linalg.norm(e_ref)))
@@ -186,6 +191,8 @@ def evaluate_generator(gen: BassGenerator, songs: list[Song], *, seconds: float 
         "chord_tone_rate_true_bass": col("chord_tone_rate_true"),
         "chord_tone_rate_other_mix": col("chord_tone_rate_other_mix"),
         "chord_tone_rate_grounded": col("chord_tone_rate_grounded") if style_eval else float("nan"),
+        "pitch_class_agreement_grounded": col("pitch_class_agreement_grounded") if style_eval else float("nan"),
+        "notes_kept_grounded": col("notes_kept_grounded") if style_eval else float("nan"),
         "chord_tone_rate_heuristic": col("chord_tone_rate_heuristic"),
         "pitch_class_agreement": col("pitch_class_agreement"),
         "pitch_class_agreement_other_bass": col("pitch_class_agreement_other_bass"),

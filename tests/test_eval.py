@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -82,6 +83,9 @@ def test_eval_command_writes_metrics_and_png(synth_songs, tmp_path):
     assert m["matching_accuracy_true_bass"] in (0.0, 0.5, 1.0)  # the true basses' matching, the reference
     assert len(metrics["matching_matrix"]) == 2
     assert all("chord_tone_rate_grounded" in p for p in metrics["per_song"]) and "chord_tone_rate_grounded" in m
+    for key in ("notes_kept_grounded", "pitch_class_agreement_grounded"):  # what a reference leaves of the notes
+        assert all(0.0 <= p[key] <= 1.0 or math.isnan(p[key]) for p in metrics["per_song"]), key
+        assert key in m
     defaults = BassGenerator.from_pretrained(model, device="cpu").config.sampling
     settings = metrics["settings"]  # what was not given is the model's default, grounding included
     assert settings["steps"] == 2 and settings["cfg"] == defaults.cfg and settings["grounding"] == defaults.grounding
