@@ -82,6 +82,14 @@ class LatentStats:
         s = ckpt.sub("stats")
         return cls(s["mix_mean"], s["mix_std"], s["bass_mean"], s["bass_std"], s.get("bass_note_basis"))
 
+    def normalise_bass(self, z: torch.Tensor) -> torch.Tensor:
+        """A raw bass latent (..., bass_dim, T) -> the normalised latent the U-Net works in."""
+        return (z - self.bass_mean[:, None]) / self.bass_std[:, None]
+
+    def denormalise_bass(self, z: torch.Tensor) -> torch.Tensor:
+        """The inverse of :meth:`normalise_bass`: what the bass decoder takes."""
+        return z * self.bass_std[:, None] + self.bass_mean[:, None]
+
     def to(self, device: torch.device) -> "LatentStats":
         """A copy on ``device``."""
         return LatentStats(*(None if v is None else v.to(device) for v in vars(self).values()))
@@ -342,7 +350,7 @@ class BassGenerator:
         """:meth:`decode_bass` as an iterator of float32 pieces in order, so a long bass is never
         held whole."""
         with torch.inference_mode():  # entered around each step only: a generator must not leak the mode
-            z = latent * self.stats.bass_std[:, None] + self.stats.bass_mean[:, None]
+            z = self.stats.denormalise_bass(latent)
         pieces = self.bass_ae.decode_pieces(z, length=length, tuning=tuning)
         while True:
             with torch.inference_mode():
@@ -464,7 +472,7 @@ class BassGenerator:
         """Mono bass at the model rate (samples,) -> normalised bass latent (1, bass_dim, frames)."""
         wave = torch.from_numpy(np.ascontiguousarray(mono, dtype=np.float32)).to(self.device)[None]
         z = self.bass_ae.encode_chunked(wave)
-        return (z - self.stats.bass_mean[:, None]) / self.stats.bass_std[:, None]
+        return self.stats.normalise_bass(z)
 
     def generate(self, mix: np.ndarray, sample_rate: int, *, style: np.ndarray | None = None,
                  style_sample_rate: int | None = None, steps: int | None = None, cfg: float | None = None,

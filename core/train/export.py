@@ -68,8 +68,7 @@ def export_generator(mix_ae: str | Path | SpectrogramAutoencoder, bass_ae: str |
     stats = LatentStats.from_checkpoint(ck)
     info = {"diffusion_step": ck.meta["extra"].get("step"), **(extra or {})}
     if note_basis_cache is not None:
-        stats.bass_note_basis, info["note_basis"] = note_basis_from_cache(bass, stats.bass_mean, stats.bass_std,
-                                                                          note_basis_cache)
+        stats.bass_note_basis, info["note_basis"] = note_basis_from_cache(bass, stats, note_basis_cache)
     gen = BassGenerator(cfg, mix, bass, unet, stats, device="cpu", model_id=model_id or Path(out).stem)
     return gen.save(out, dtype=dtype, extra=info)
 
@@ -109,6 +108,5 @@ def retune_generator(model: str | Path, out: str | Path, *, name: str | None = N
         extra.pop("note_basis", None)
     if note_basis_cache is not None:
         gen = BassGenerator.from_pretrained(ck.path, device="cpu", precision="fp32")
-        tensors[_NOTE_BASIS], extra["note_basis"] = note_basis_from_cache(gen.bass_ae, gen.stats.bass_mean,
-                                                                          gen.stats.bass_std, note_basis_cache)
+        tensors[_NOTE_BASIS], extra["note_basis"] = note_basis_from_cache(gen.bass_ae, gen.stats, note_basis_cache)
     return save_checkpoint(out, tensors, kind="generator", config=config, extra=extra, dtype=dtype)

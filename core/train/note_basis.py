@@ -25,7 +25,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-__all__ = ["fit_note_basis", "note_frames", "note_basis_from_cache", "NOTE_BASIS_SONGS"]
+from ..guidance import ground
+
+__all__ = ["fit_note_basis", "note_frames", "notes_moved", "note_basis_from_cache", "NOTE_BASIS_SONGS"]
 
 log = logging.getLogger(__name__)
 
@@ -58,17 +60,17 @@ def fit_note_basis(z: np.ndarray, pitch_class: np.ndarray, *, seed: int = 0) -> 
     return torch.tensor(basis, dtype=torch.float32), accuracy
 
 
-def note_frames(bass_ae, bass_mean: torch.Tensor, bass_std: torch.Tensor, latent: torch.Tensor,
-                voiced_share: float = 0.75) -> tuple[np.ndarray, np.ndarray]:
-    """A raw (unnormalised) bass latent (C, T) -> (normalised frames (n, C), pitch classes (n,))
-    of the frames whose pitch-head class (the decoder's note) is one voiced note on at least
+def note_frames(bass_ae, stats, latent: torch.Tensor, voiced_share: float = 0.75) -> tuple[np.ndarray, np.ndarray]:
+    """A raw (unnormalised) bass latent (C, T) -> (frames normalised with the generator's
+    :class:`~groundbass.core.pipeline.LatentStats` ``stats`` (n, C), pitch classes (n,)) of the
+    frames whose pitch-head class (the decoder's note) is one voiced note on at least
     ``voiced_share`` of the frame's STFT frames."""
     fpl = bass_ae.cfg.frames_per_latent
     with torch.inference_mode():
         cls = bass_ae.decode_pitch(latent[None].float())[0]
     frames = latent.shape[-1]
     cls = cls[: frames * fpl].reshape(frames, fpl)
-    z = ((latent - bass_mean[:, None]) / bass_std[:, None]).T
+    z = stats.normalise_bass(latent).T
     mode = torch.mode(cls, dim=1).values
     share = (cls == mode[:, None]).float().mean(dim=1)
     keep = (mode > 0) & (share >= voiced_share)
@@ -76,9 +78,20 @@ def note_frames(bass_ae, bass_mean: torch.Tensor, bass_std: torch.Tensor, latent
     return z[keep].numpy(), pitch_class.numpy()
 
 
-def note_basis_from_cache(bass_ae, bass_mean: torch.Tensor, bass_std: torch.Tensor, cache_dir: str | Path, *,
-                          songs: int = NOTE_BASIS_SONGS, seed: int = 0) -> tuple[torch.Tensor, dict]:
-    """The note basis of a bass autoencoder (with the latent statistics of its generator)
+def notes_moved(bass_ae, stats, latent: torch.Tensor, style_mean: torch.Tensor, g: float,
+                note_basis: torch.Tensor | None = None) -> float:
+    """Share of a normalised bass latent's (1, C, T) decoded pitch frames that a grounding pull
+    of strength ``g`` at the noise rate 1 towards ``style_mean`` (C,) changes, off ``note_basis``
+    when given: how much of the notes a reference's mean would take with it."""
+    with torch.inference_mode():
+        before = bass_ae.decode_pitch(stats.denormalise_bass(latent))
+        after = bass_ae.decode_pitch(stats.denormalise_bass(ground(latent, style_mean, 1.0, g, note_basis)))
+    return float((after != before).float().mean())
+
+
+def note_basis_from_cache(bass_ae, stats, cache_dir: str | Path, *, songs: int = NOTE_BASIS_SONGS,
+                          seed: int = 0) -> tuple[torch.Tensor, dict]:
+    """The note basis of a bass autoencoder (with the latent statistics ``stats`` of its generator)
     fitted on up to ``songs`` random training songs of a latent cache (the cache of a
     ``groundbass train diffusion --cache`` run with the same bass autoencoder), and a record
     of the fit (songs, frames, the probe's held-out accuracy) for the model file's metadata.
@@ -98,9 +111,10 @@ def note_basis_from_cache(bass_ae, bass_mean: torch.Tensor, bass_std: torch.Tens
             latent = load_file(str(path))["bass"]
         except (OSError, KeyError, SafetensorError) as exc:
             raise ValueError(f"{path}: not a readable cached song ({exc})") from None
-        if latent.shape[0] != bass_mean.shape[0]:
-            raise ValueError(f"{cache}: bass latents have {latent.shape[0]} channels, the model {bass_mean.shape[0]}")
-        z, y = note_frames(bass_ae, bass_mean, bass_std, latent)
+        channels = stats.bass_mean.shape[0]
+        if latent.shape[0] != channels:
+            raise ValueError(f"{cache}: bass latents have {latent.shape[0]} channels, the model {channels}")
+        z, y = note_frames(bass_ae, stats, latent)
         zs.append(z)
         ys.append(y)
     if not zs:
