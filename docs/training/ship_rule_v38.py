@@ -1,0 +1,48 @@
+"""python ship_rule_v38.py REPORTS EVAL_DIR [TAG] : does the v3.8 candidate replace the bundled v3.6.1?
+
+Written before any of the candidate's figures were seen; dev sets only (ood4_dev, ood_dev, synth9's
+valid split). The candidate's reports are REPORTS/{dev4,dev24,ind9v}_v38TAG_style/metrics.json (TAG
+"final" unless given), v3.6.1's the stored JSONs in EVAL_DIR. Harmony comes first:
+  - the pitch-class agreement with the true bass, averaged over the three sets, up by at least 0.005;
+  - the chord-tone rate, averaged, down by no more than 0.005, and on no set down by more than 0.02;
+  - a reference's chord cost (chord_tone_rate_grounded - chord_tone_rate), averaged, no more than
+    0.01 worse; onsets within 30 ms on every set.
+Prints one line per set and SHIP or KEEP with the reasons."""
+import json
+import sys
+from pathlib import Path
+
+SETS = {"dev4": "dev4_v36nb_g0.5_style", "dev24": "dev24_v36nb_g0.5_style", "ind9v": "ind9v_v361_style"}
+
+
+def figures(path: Path) -> dict:
+    m = json.loads(path.read_text())["metrics"]
+    return {"ctr": m["chord_tone_rate"], "pca": m["pitch_class_agreement"],
+            "cost": m["chord_tone_rate_grounded"] - m["chord_tone_rate"], "onset": m["onset_offset_ms"]}
+
+
+def main(reports: Path, eval_dir: Path, tag: str = "final") -> None:
+    new, old = {}, {}
+    for short, base in SETS.items():
+        new[short] = figures(reports / f"{short}_v38{tag}_style" / "metrics.json")
+        old[short] = figures(eval_dir / f"{base}.json")
+        print(short, " ".join(f"{k} {old[short][k]:.4f} -> {new[short][k]:.4f}" for k in new[short]))
+
+    def mean(d, k):
+        return sum(d[s][k] for s in SETS) / len(SETS)
+
+    reasons = []
+    if mean(new, "pca") - mean(old, "pca") < 0.005:
+        reasons.append(f"pitch-class agreement {mean(old, 'pca'):.4f} -> {mean(new, 'pca'):.4f}")
+    if mean(new, "ctr") - mean(old, "ctr") < -0.005:
+        reasons.append(f"chord-tone rate {mean(old, 'ctr'):.4f} -> {mean(new, 'ctr'):.4f}")
+    reasons += [f"chord-tone rate on {s} down {old[s]['ctr'] - new[s]['ctr']:.4f}" for s in SETS
+                if new[s]["ctr"] - old[s]["ctr"] < -0.02]
+    if mean(new, "cost") - mean(old, "cost") < -0.01:
+        reasons.append(f"reference's chord cost {mean(old, 'cost'):+.4f} -> {mean(new, 'cost'):+.4f}")
+    reasons += [f"onsets {new[s]['onset']:.1f} ms on {s}" for s in SETS if new[s]["onset"] >= 30]
+    print(("KEEP v3.6.1: " + "; ".join(reasons)) if reasons else "SHIP the candidate")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]), *sys.argv[3:])
