@@ -18,7 +18,7 @@ while pgrep -f "$P" > /dev/null; do sleep 5; done
 echo "training stopped $(date -u +%H:%M:%S)"
 cp diff11/diffusion.safetensors diff11_final.safetensors
 DIFF=diff11_final.safetensors bash "$EV/eval_v38_dev.sh" final
-python "$D/ship_rule_v38.py" reports "$EV" | tee ship_rule.txt
+python "$D/ship_rule_v38.py" | tee ship_rule.txt
 grep -q "^SHIP" ship_rule.txt || { echo "not shipped: no test figures taken"; exit 0; }
 bash "$EV/eval_style_test.sh" small-synth-v3.8-final.safetensors v38 "synth9 synth10"
 E="groundbass eval --seconds 12 --no-ae-figures --device cpu"

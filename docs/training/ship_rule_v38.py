@@ -1,31 +1,34 @@
-"""python ship_rule_v38.py REPORTS EVAL_DIR [TAG] : does the v3.8 candidate replace the bundled v3.6.1?
+"""python ship_rule_v38.py [TAG] : does the v3.8 candidate replace the bundled v3.6.1?
 
 Written before any of the candidate's figures were seen; dev sets only (ood4_dev, ood_dev, synth9's
-valid split). The candidate's reports are REPORTS/{dev4,dev24,ind9v}_v38TAG_style/metrics.json (TAG
-"final" unless given), v3.6.1's the stored JSONs in EVAL_DIR. Harmony comes first:
+valid split). Run in the runs folder: the candidate's reports are reports/{dev4,dev24,ind9v}_v38TAG_style
+(TAG "final" unless given), v3.6.1's the JSONs stored in docs/eval-v3 (found as cmp.py finds them).
+Harmony comes first:
   - the pitch-class agreement with the true bass, averaged over the three sets, up by at least 0.005;
   - the chord-tone rate, averaged, down by no more than 0.005, and on no set down by more than 0.02;
   - a reference's chord cost (chord_tone_rate_grounded - chord_tone_rate), averaged, no more than
     0.01 worse; onsets within 30 ms on every set.
 Prints one line per set and SHIP or KEEP with the reasons."""
-import json
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval-v3"))
+from cmp import load  # noqa: E402  (docs/eval-v3/cmp.py: a report folder, a JSON or a stored tag)
 
 SETS = {"dev4": "dev4_v36nb_g0.5_style", "dev24": "dev24_v36nb_g0.5_style", "ind9v": "ind9v_v361_style"}
 
 
-def figures(path: Path) -> dict:
-    m = json.loads(path.read_text())["metrics"]
+def figures(tag: str) -> dict:
+    m = load(tag)["metrics"]
     return {"ctr": m["chord_tone_rate"], "pca": m["pitch_class_agreement"],
             "cost": m["chord_tone_rate_grounded"] - m["chord_tone_rate"], "onset": m["onset_offset_ms"]}
 
 
-def main(reports: Path, eval_dir: Path, tag: str = "final") -> None:
+def main(tag: str = "final") -> None:
     new, old = {}, {}
     for short, base in SETS.items():
-        new[short] = figures(reports / f"{short}_v38{tag}_style" / "metrics.json")
-        old[short] = figures(eval_dir / f"{base}.json")
+        new[short] = figures(f"{short}_v38{tag}_style")
+        old[short] = figures(base)
         print(short, " ".join(f"{k} {old[short][k]:.4f} -> {new[short][k]:.4f}" for k in new[short]))
 
     def mean(d, k):
@@ -45,4 +48,4 @@ def main(reports: Path, eval_dir: Path, tag: str = "final") -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]), *sys.argv[3:])
+    main(*sys.argv[1:])
