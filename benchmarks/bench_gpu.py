@@ -33,6 +33,14 @@ def _mix(seconds: float, rate: int = 44100) -> np.ndarray:
     return np.stack([x, x], 1).astype(np.float32)
 
 
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "unknown"
+
+
 def _load(name: str, precision: str, device: str) -> BassGenerator:
     if name in ("paper", "small"):
         return BassGenerator.from_preset(name, device=device, precision=precision)
@@ -59,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     if cuda and not torch.cuda.is_available():
         print("bench_gpu.py needs a CUDA GPU", file=sys.stderr)
         return 2
-    print(f"# {torch.cuda.get_device_name() if cuda else 'cpu'}, torch {torch.__version__}, host CPU {platform.processor() or '?'}")
+    gpu = torch.cuda.get_device_name() if cuda else "no GPU"
+    print(f"# {gpu}, torch {torch.__version__}, host CPU {_cpu_model()}")
     mix = _mix(args.seconds)
     rows = []
     for name in args.models:
