@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from groundbass.core import BassGenerator
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_generate import cpu_description  # noqa: E402
 
 
 def _mix(seconds: float, rate: int = 44100) -> np.ndarray:
@@ -31,14 +34,6 @@ def _mix(seconds: float, rate: int = 44100) -> np.ndarray:
     x = sum(np.sin(2 * np.pi * 110 * r * t) for r in (1, 1.26, 1.5, 2)) * 0.08
     x = x + 0.01 * rng.standard_normal(len(t))
     return np.stack([x, x], 1).astype(np.float32)
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or "unknown"
 
 
 def _load(name: str, precision: str, device: str) -> BassGenerator:
@@ -68,9 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         print("bench_gpu.py needs a CUDA GPU", file=sys.stderr)
         return 2
     gpu = torch.cuda.get_device_name() if cuda else "no GPU"
-    print(f"# {gpu}, torch {torch.__version__}, host CPU {_cpu_model()}")
+    print(f"# {gpu}, torch {torch.__version__}, host CPU {cpu_description()}")
     mix = _mix(args.seconds)
-    rows = []
     for name in args.models:
         for prec in args.precisions:
             gen = _load(name, prec, args.device)
@@ -90,7 +84,6 @@ def main(argv: list[str] | None = None) -> int:
                 row = dict(model=name, precision=prec, variations=var, seconds=args.seconds, steps=args.steps,
                            wall_s=round(wall, 3), realtime_x=round(args.seconds * var / wall, 1),
                            peak_gpu_gb=round(torch.cuda.max_memory_allocated() / 2**30, 2) if cuda else None)
-                rows.append(row)
                 print(json.dumps(row), flush=True)
             del gen
             if cuda:
