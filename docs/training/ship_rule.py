@@ -1,8 +1,9 @@
-"""python ship_rule_v38.py [TAG] : does the v3.8 candidate replace the bundled v3.6.1?
+"""python ship_rule.py [CANDIDATE] : does a candidate (v38final unless given) replace the bundled v3.6.1?
 
-Written before any of the candidate's figures were seen; dev sets only (ood4_dev, ood_dev, synth9's
-valid split). Run in the runs folder: the candidate's reports are reports/{dev4,dev24,ind9v}_v38TAG_style
-(TAG "final" unless given), v3.6.1's the JSONs stored in docs/eval-v3 (found as cmp.py finds them).
+Written before any of v3.8's figures were seen (as ship_rule_v38.py) and used unchanged since (v3.9);
+dev sets only (ood4_dev, ood_dev, synth9's valid split). Run in the runs folder: the candidate's
+reports are reports/{dev4,dev24,ind9v}_CANDIDATE_style (e.g. v39final, as docs/eval-v3/eval_run_dev.sh
+names them), v3.6.1's the JSONs stored in docs/eval-v3 (found as cmp.py finds them).
 Harmony comes first:
   - the pitch-class agreement with the true bass, averaged over the three sets, up by at least 0.005;
   - the chord-tone rate, averaged, down by no more than 0.005, and on no set down by more than 0.02;
@@ -24,10 +25,10 @@ def figures(tag: str) -> dict:
             "cost": m["chord_tone_rate_grounded"] - m["chord_tone_rate"], "onset": m["onset_offset_ms"]}
 
 
-def main(tag: str = "final") -> None:
+def main(candidate: str = "v38final") -> None:
     new, old = {}, {}
     for short, base in SETS.items():
-        new[short] = figures(f"{short}_v38{tag}_style")
+        new[short] = figures(f"{short}_{candidate}_style")
         old[short] = figures(base)
         print(short, " ".join(f"{k} {old[short][k]:.4f} -> {new[short][k]:.4f}" for k in new[short]))
 
