@@ -129,6 +129,9 @@ def _load_autoencoders(mix_ae: Path | None, bass_ae: Path | None, from_model: st
               help="Random per-stem and mix-bus effects on the cached mixes (the bass stays clean).")
 @click.option("--features/--no-features", default=False, show_default=True,
               help="Condition on the mix's chroma / bass chroma / onset / level features beside its latent.")
+@click.option("--chord-features/--no-chord-features", default=False, show_default=True,
+              help="With --features: also madmom's deep chroma and recognised chord (feature set 2, 51 channels; "
+                   "networks trained on recorded music).")
 @click.option("--style-cond/--no-style-cond", default=False, show_default=True,
               help="Train the timbre condition (a reference bass of the same timbre from another song).")
 @click.option("--init-from", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -144,20 +147,24 @@ def _load_autoencoders(mix_ae: Path | None, bass_ae: Path | None, from_model: st
 @click.option("--crop-frames", type=int, default=None, help="Training crop in latent frames.")
 @_common
 def train_diffusion_cmd(manifest, mix_ae, bass_ae, from_model, cache, mixes_per_song, processing, features,
+                        chord_features,
                         style_cond, init_from, warmup_steps, decay_steps, final_lr_ratio, latent_dropout, crop_frames,
                         steps,
                         batch_size, lr,
                         ckpt_every, valid_every, seed, device, precision, resume, preset_name, out_dir, quiet):
     """Train the latent diffusion U-Net on (mix, bass) latents of a manifest."""
-    from groundbass.core.features import FEATURE_DIM
+    from groundbass.core.features import FEATURE_DIM, FEATURE_DIM_CHORDS
     from groundbass.core.train.common import setup_distributed, with_overrides
     from groundbass.core.train.diffusion_train import DiffusionTrainOptions, train_diffusion
     from groundbass.core.train.latent_cache import build_latent_cache
 
+    if chord_features and not features:
+        raise click.UsageError("--chord-features needs --features (feature set 2 extends set 1)")
     if latent_dropout and not features:
         raise click.UsageError("--latent-dropout needs --features (it keeps the features of a mix whose latent "
                                "is dropped)")
     cfg = preset(preset_name)
+    n_features = (FEATURE_DIM_CHORDS if chord_features else FEATURE_DIM) if features else 0
     cache = cache or out_dir / "latents"
     try:
         mix, bass = _load_autoencoders(mix_ae, bass_ae, from_model)
@@ -167,12 +174,12 @@ def train_diffusion_cmd(manifest, mix_ae, bass_ae, from_model, cache, mixes_per_
 
             bar = tqdm(desc="encoding songs", unit="song", disable=quiet)
             build_latent_cache(manifest, mix, bass, cache, mixes_per_song=mixes_per_song, seed=seed or 0,
-                               device=str(ctx.device), processing=processing, features=features,
+                               device=str(ctx.device), processing=processing, features=n_features,
                                progress=lambda i, n: (setattr(bar, "total", n), bar.update(1)))
             bar.close()
         ctx.barrier()
         ucfg = dataclasses.replace(cfg.unet, latent_dim=bass.latent_dim, cond_dim=mix.latent_dim,
-                                   feature_dim=FEATURE_DIM if features else 0,
+                                   feature_dim=n_features,
                                    style_dim=2 * bass.latent_dim if style_cond else 0)
         opts = with_overrides(DiffusionTrainOptions(), steps=steps, batch_size=batch_size, lr=lr, ckpt_every=ckpt_every,
                             valid_every=valid_every, seed=seed, precision=precision, crop_frames=crop_frames,

@@ -5,7 +5,7 @@ across domains; a constant-Q chroma does by construction. These features join th
 latent as the diffusion model's condition (``UNetConfig.feature_dim``), computed the same
 way in training (latent cache) and at inference (:class:`~groundbass.core.BassGenerator`).
 
-Channels (:data:`FEATURE_NAMES`, 26 in all), one value per latent frame:
+Feature set 1 (:data:`FEATURE_NAMES`, 26 channels), one value per latent frame:
 
 - ``chroma``: 12-bin CQT chroma of the whole mix (C1 to B7), each frame scaled to a peak of 1;
 - ``bass_chroma``: the same from the lowest three octaves only (C1 to B3), where a bass
@@ -13,6 +13,9 @@ Channels (:data:`FEATURE_NAMES`, 26 in all), one value per latent frame:
 - ``onset``: onset strength (spectral flux), divided by the excerpt's 95th percentile (by its
   maximum when that percentile is 0), clipped to 0..4;
 - ``level``: frame RMS in dB, mapped from -80..0 dBFS to 0..1.
+
+Feature set 2 (51 channels) appends madmom's deep chroma and recognised chord
+(:mod:`groundbass.core.chord_features`), from networks trained on recorded music.
 
 The CQT follows the mix's tuning (:func:`estimate_tuning`), so a mix tuned to A = 432 Hz
 gives the same chroma as one at 440. Feature frames are centred on the four quarters of
@@ -30,15 +33,21 @@ import warnings
 import numpy as np
 
 from . import dsp
+from .chord_features import CHORD_FEATURE_DIM, CHORD_FEATURE_NAMES, chord_features
 from .stream import Signal, as_signal, windows
 
-__all__ = ["FEATURE_NAMES", "FEATURE_DIM", "estimate_tuning", "mix_features", "chroma_argmax_pitch_classes"]
+__all__ = ["FEATURE_DIM", "FEATURE_DIM_CHORDS", "FEATURE_NAMES", "FEATURE_SETS", "chroma_argmax_pitch_classes",
+           "estimate_tuning", "mix_features"]
 
 log = logging.getLogger(__name__)
 
 FEATURE_NAMES = tuple([f"chroma{i}" for i in range(12)] + [f"bass_chroma{i}" for i in range(12)]
                       + ["onset", "level"])
 FEATURE_DIM = len(FEATURE_NAMES)
+# Feature set 2: set 1 followed by madmom's chord features (groundbass.core.chord_features), 51 channels.
+# A model's feature set is known by its U-Net's feature_dim (the input convolution's channels).
+FEATURE_DIM_CHORDS = FEATURE_DIM + CHORD_FEATURE_DIM
+FEATURE_SETS = {FEATURE_DIM: FEATURE_NAMES, FEATURE_DIM_CHORDS: FEATURE_NAMES + CHORD_FEATURE_NAMES}
 
 _BINS_PER_OCTAVE = 36
 _OCTAVES = 7
@@ -98,17 +107,20 @@ _CONTEXT_FRAMES = 32  # context on each side (3 s: longer than the lowest CQT fi
 
 
 def mix_features(mono: np.ndarray | Signal, sample_rate: int, frames: int, ratio: int,
-                 tuning: float | None = None) -> np.ndarray:
-    """Features of a mono mix at the model rate -> float32 (:data:`FEATURE_DIM`, ``frames``).
+                 tuning: float | None = None, feature_dim: int = FEATURE_DIM) -> np.ndarray:
+    """Features of a mono mix at the model rate -> float32 (``feature_dim``, ``frames``).
 
     ``mono`` is an array or a :class:`~.stream.Signal`; ``ratio`` is the number of samples per
-    latent frame (a multiple of 4); ``tuning`` in semitones (None: estimated). Deterministic
-    for a given input. Long mixes are processed in windows of :data:`_CHUNK_FRAMES` latent
-    frames with context on both sides, read from the signal one at a time, so memory stays
-    flat in the length; the onset scale is the whole mix's.
+    latent frame (a multiple of 4); ``tuning`` in semitones (None: estimated); ``feature_dim``
+    picks the feature set (:data:`FEATURE_SETS`: 26 = set 1, 51 = set 1 + madmom's chord
+    features). Deterministic for a given input. Long mixes are processed in windows of
+    :data:`_CHUNK_FRAMES` latent frames with context on both sides, read from the signal one
+    at a time, so memory stays flat in the length; the onset scale is the whole mix's.
     """
     if ratio % _SUB:
         raise ValueError(f"ratio must be a multiple of {_SUB}, got {ratio}")
+    if feature_dim not in FEATURE_SETS:
+        raise ValueError(f"no feature set has {feature_dim} channels (known: {sorted(FEATURE_SETS)})")
     sig = as_signal(mono)
     if tuning is None:
         tuning = estimate_tuning(sig, sample_rate)
@@ -126,6 +138,8 @@ def mix_features(mono: np.ndarray | Signal, sample_rate: int, frames: int, ratio
         scale = float(onset.max())
     onset = np.clip(onset / scale, 0.0, 4.0) if scale > 1e-6 else np.zeros_like(onset)
     feats[24] = _pool(onset, frames)[0]
+    if feature_dim == FEATURE_DIM_CHORDS:
+        feats = np.concatenate([feats, chord_features(sig, sample_rate, frames, ratio, tuning)], axis=0)
     return feats
 
 

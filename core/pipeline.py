@@ -248,7 +248,8 @@ class BassGenerator:
     def _with_features(self, z: torch.Tensor, mono: np.ndarray | Signal, tuning: float) -> torch.Tensor:
         """The mix latent ``z`` followed by the mix's features, for models that use them."""
         if self.config.unet.feature_dim:
-            feats = mix_features(mono, self.sample_rate, z.shape[-1], self.config.ratio, tuning)
+            feats = mix_features(mono, self.sample_rate, z.shape[-1], self.config.ratio, tuning,
+                                 feature_dim=self.config.unet.feature_dim)
             z = torch.cat([z, torch.from_numpy(feats).to(self.device, z.dtype)[None]], dim=1)
         return z
 

@@ -258,6 +258,56 @@ def test_v3_cache_features_processing_timbre_refs_and_a_style_conditioned_run(so
     assert a.shape == mix.shape and np.isfinite(a).all() and np.isfinite(b).all()
 
 
+def test_feature_set_2_cache_widened_start_and_generation(songs, trained_aes, tmp_path):
+    """--chord-features end to end on tiny models: the cache's first 26 feature channels and its
+    latents are feature set 1's (same effects draw), a set-2 U-Net started from a set-1 run computes
+    the same function at first, and its exported model generates through the chord features."""
+    from groundbass.core.checkpoint import load_checkpoint
+    from groundbass.core.features import FEATURE_DIM, FEATURE_DIM_CHORDS
+    from groundbass.core.train.diffusion_train import init_unet_from
+    from groundbass.core.unet import UNet1d
+
+    mix_path, bass_path = trained_aes
+    _, _, _, unet = _tiny_configs()
+    mix_ae, bass_ae = load_autoencoder(mix_path, with_decoder=False), load_autoencoder(bass_path)
+    one = build_latent_cache(songs, mix_ae, bass_ae, tmp_path / "c1", mixes_per_song=1, processing="train",
+                             features=True)
+    two = build_latent_cache(songs, mix_ae, bass_ae, tmp_path / "c2", mixes_per_song=1, processing="train",
+                             features=FEATURE_DIM_CHORDS)
+    with pytest.raises(ValueError, match="other processing or features"):
+        build_latent_cache(songs, mix_ae, bass_ae, tmp_path / "c2", mixes_per_song=1, processing="train",
+                           features=True)
+    with pytest.raises(ValueError, match="no feature set has 30 channels"):
+        build_latent_cache(songs, mix_ae, bass_ae, tmp_path / "c3", features=30)
+    a, b = LatentCache(one, None), LatentCache(two, None)
+    assert (a.feature_dim, b.feature_dim) == (FEATURE_DIM, FEATURE_DIM_CHORDS)
+    for x, y in zip(a.songs, b.songs):
+        torch.testing.assert_close(y.feat[:, :FEATURE_DIM], x.feat)
+        torch.testing.assert_close(y.mix, x.mix)
+        assert y.feat[:, FEATURE_DIM:].abs().sum() > 0            # the chord channels hold something
+
+    cfg1 = dataclasses.replace(unet, feature_dim=FEATURE_DIM)
+    cfg2 = dataclasses.replace(unet, feature_dim=FEATURE_DIM_CHORDS)
+    opts = DiffusionTrainOptions(steps=2, batch_size=2, warmup_steps=1, ckpt_every=1000, valid_every=1000)
+    train_diffusion(one, tmp_path / "r1", config=cfg1, options=opts, device="cpu", quiet=True)
+    net, old = UNet1d(cfg2), UNet1d(cfg1)
+    assert init_unet_from(net, tmp_path / "r1" / "diffusion.safetensors") == []
+    old.load_state_dict(load_checkpoint(tmp_path / "r1" / "diffusion.safetensors").sub("ema"))
+    z, t, cond = torch.randn(2, 4, 16), torch.rand(2), torch.randn(2, 8 + FEATURE_DIM_CHORDS, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(net(z, t, cond), old(z, t, cond[:, :8 + FEATURE_DIM]))
+
+    res = train_diffusion(two, tmp_path / "r2", config=cfg2, options=opts, device="cpu", quiet=True,
+                          init_from=tmp_path / "r1" / "diffusion.safetensors")
+    assert np.isfinite(res["train/loss"])
+    model = export_generator(mix_ae, bass_ae, tmp_path / "r2" / "diffusion.safetensors", tmp_path / "m2.safetensors")
+    gen = BassGenerator.from_pretrained(model, device="cpu")
+    assert gen.config.unet.feature_dim == FEATURE_DIM_CHORDS
+    mix = np.random.default_rng(0).standard_normal((44100, 2)).astype(np.float32) * 0.1
+    out = gen.generate(mix, 44100, steps=2, seed=0)
+    assert out.shape == mix.shape and np.isfinite(out).all()
+
+
 def test_a_latent_dropout_run_exports_a_model_that_takes_harmony_guidance(songs, trained_aes, tmp_path):
     """--latent-dropout end to end on tiny models: the run records its dropout, export carries it
     into the model's config, and only such a model accepts harmony_cfg > 0 (which changes the bass)."""

@@ -37,7 +37,7 @@ from ..config import config_to_dict
 from ..data.augment import process_mix
 from ..data.manifest import Song, read_manifest
 from ..data.pairs import choose_subset, db_to_gain
-from ..features import FEATURE_DIM, mix_features
+from ..features import FEATURE_DIM, FEATURE_SETS, mix_features
 from ..unet import style_vector
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def _atomic_save(tensors: dict[str, torch.Tensor], path: Path) -> None:
 @torch.inference_mode()
 def _encode_song(song: Song, mix_ae: SpectrogramAutoencoder, bass_ae: SpectrogramAutoencoder, mixes: int,
                  rng: np.random.Generator, device: torch.device, mix_rms_db: float | None,
-                 processing: str = "none", features: bool = False) -> dict[str, torch.Tensor]:
+                 processing: str = "none", features: int = 0) -> dict[str, torch.Tensor]:
     rate = mix_ae.sample_rate
     bass = _sum_to([_read_mono(p, rate) for p in song.bass])
     others = [_read_mono(p, rate) for p in song.others]
@@ -85,7 +85,7 @@ def _encode_song(song: Song, mix_ae: SpectrogramAutoencoder, bass_ae: Spectrogra
         mix = (mix * gain).astype(np.float32)
         zm.append(mix_ae.encode_chunked(torch.from_numpy(mix)[None].to(device))[0])
         if features:
-            feats.append(torch.from_numpy(mix_features(mix, rate, zb.shape[-1], mix_ae.ratio)))
+            feats.append(torch.from_numpy(mix_features(mix, rate, zb.shape[-1], mix_ae.ratio, feature_dim=features)))
     out = {"bass": zb.float().cpu(), "mix": torch.stack(zm).float().cpu()}
     if features:
         out["feat"] = torch.stack(feats)
@@ -99,7 +99,7 @@ def cache_file_name(song: str) -> str:
 
 def build_latent_cache(manifest: str | Path, mix_ae: SpectrogramAutoencoder, bass_ae: SpectrogramAutoencoder,
                        out_dir: str | Path, *, mixes_per_song: int = 4, seed: int = 0, device: str = "cpu",
-                       mix_rms_db: float | None = -20.0, processing: str = "none", features: bool = False,
+                       mix_rms_db: float | None = -20.0, processing: str = "none", features: bool | int = False,
                        shard: tuple[int, int] | None = None,
                        progress: Callable[[int, int], None] | None = None) -> Path:
     """Encode every song of ``manifest`` into ``out_dir`` (resumable: done songs are kept).
@@ -107,7 +107,8 @@ def build_latent_cache(manifest: str | Path, mix_ae: SpectrogramAutoencoder, bas
     Each song is scaled so its full arrangement has an RMS of ``mix_rms_db`` dBFS (bass
     and every subset mix by the same factor), the level rule of :class:`BassGenerator`.
     ``processing`` ("none", "train", "heldout") draws per-stem and bus effects for every
-    mix; ``features`` stores the mixes' signal-processing features.
+    mix; ``features`` stores the mixes' signal-processing features: True for feature set 1, or
+    a feature count of :data:`~groundbass.core.features.FEATURE_SETS` (51: with chord features).
 
     Unreadable songs are skipped, counted and logged. Returns the cache folder.
     Raises ValueError if the autoencoders disagree on rate or ratio, or nothing could be encoded.
@@ -119,9 +120,12 @@ def build_latent_cache(manifest: str | Path, mix_ae: SpectrogramAutoencoder, bas
     dev = torch.device(device)
     mix_ae, bass_ae = mix_ae.to(dev).eval(), bass_ae.to(dev).eval()
     songs = read_manifest(manifest)
+    features = FEATURE_DIM if features is True else int(features)
+    if features and features not in FEATURE_SETS:
+        raise ValueError(f"no feature set has {features} channels (known: {sorted(FEATURE_SETS)})")
     info = {"mix_ae": config_to_dict(mix_ae.cfg), "bass_ae": config_to_dict(bass_ae.cfg),
             "mixes_per_song": mixes_per_song, "seed": seed, "mix_rms_db": mix_rms_db, "manifest": str(Path(manifest).resolve()),
-            "processing": processing, "feature_dim": FEATURE_DIM if features else 0}
+            "processing": processing, "feature_dim": features}
     info_path = out / "cache.json"
     if info_path.is_file():
         old = json.loads(info_path.read_text())

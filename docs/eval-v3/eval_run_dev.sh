@@ -4,7 +4,7 @@
 # small-synth-VERSION-TAG; then its style eval (references; the figures without them are in it too) on
 # ood4_dev, ood_dev and synth9's valid split (in domain). Run in the runs folder that
 # docs/training/session_v38.sh or session_v39.sh made; reports in reports/{dev4,dev24,ind9v}_vNNTAG_style
-# (VERSION v3.8 -> v38). v3.8: `eval_run_dev.sh v3.8 diff11 cache910 final`; v3.9: `... v3.9 diff12 cache910b final`.
+# (VERSION v3.8 -> v38). v3.8: `eval_run_dev.sh v3.8 diff11 cache910 final`; v3.9: `... v3.9 diff12 cache910c final`.
 # The baseline: bash eval_style_dev.sh small-synth-v3.6.1.safetensors v361 "ood4_dev ood_dev synth9"
 VERSION=$1; RUN=$2; CACHE=$3; TAG=$4
 M=small-synth-$VERSION-$TAG.safetensors

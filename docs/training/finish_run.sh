@@ -7,7 +7,7 @@
 #   3. applies the shipping rule, fixed before any figure was seen (ship_rule.py, dev sets only);
 #   4. when it says ship: the test sets for the candidate, and synth9/synth10's test splits for the
 #      bundled v3.6.1 (its ood_test / ood4_test reports are stored in docs/eval-v3).
-# v3.8: `finish_run.sh 15:45 diff11 v3.8 cache910`; v3.9: `finish_run.sh 01:50 diff12 v3.9 cache910b`.
+# v3.8: `finish_run.sh 15:45 diff11 v3.8 cache910`; v3.9: `finish_run.sh 01:50 diff12 v3.9 cache910c`.
 set -e
 D=$(cd "$(dirname "$0")" && pwd); EV=$D/../eval-v3
 RUN=$2; VERSION=$3; CACHE=$4; V=${VERSION//./}
