@@ -36,8 +36,8 @@ from . import dsp
 from .chord_features import CHORD_FEATURE_DIM, CHORD_FEATURE_NAMES, chord_features
 from .stream import Signal, as_signal, windows
 
-__all__ = ["FEATURE_DIM", "FEATURE_DIM_CHORDS", "FEATURE_NAMES", "FEATURE_SETS", "chroma_argmax_pitch_classes",
-           "estimate_tuning", "mix_features"]
+__all__ = ["FEATURE_DIM", "FEATURE_DIM_CHORDS", "FEATURE_NAMES", "FEATURE_SETS", "check_feature_dim",
+           "chroma_argmax_pitch_classes", "estimate_tuning", "mix_features"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,13 @@ FEATURE_DIM = len(FEATURE_NAMES)
 # A model's feature set is known by its U-Net's feature_dim (the input convolution's channels).
 FEATURE_DIM_CHORDS = FEATURE_DIM + CHORD_FEATURE_DIM
 FEATURE_SETS = {FEATURE_DIM: FEATURE_NAMES, FEATURE_DIM_CHORDS: FEATURE_NAMES + CHORD_FEATURE_NAMES}
+
+
+def check_feature_dim(feature_dim: int) -> int:
+    """``feature_dim`` if a feature set has that many channels, else ValueError."""
+    if feature_dim not in FEATURE_SETS:
+        raise ValueError(f"no feature set has {feature_dim} channels (known: {sorted(FEATURE_SETS)})")
+    return feature_dim
 
 _BINS_PER_OCTAVE = 36
 _OCTAVES = 7
@@ -119,8 +126,7 @@ def mix_features(mono: np.ndarray | Signal, sample_rate: int, frames: int, ratio
     """
     if ratio % _SUB:
         raise ValueError(f"ratio must be a multiple of {_SUB}, got {ratio}")
-    if feature_dim not in FEATURE_SETS:
-        raise ValueError(f"no feature set has {feature_dim} channels (known: {sorted(FEATURE_SETS)})")
+    check_feature_dim(feature_dim)
     sig = as_signal(mono)
     if tuning is None:
         tuning = estimate_tuning(sig, sample_rate)

@@ -37,7 +37,7 @@ from ..config import config_to_dict
 from ..data.augment import process_mix
 from ..data.manifest import Song, read_manifest
 from ..data.pairs import choose_subset, db_to_gain
-from ..features import FEATURE_DIM, FEATURE_SETS, mix_features
+from ..features import FEATURE_DIM, check_feature_dim, mix_features
 from ..unet import style_vector
 
 log = logging.getLogger(__name__)
@@ -120,9 +120,8 @@ def build_latent_cache(manifest: str | Path, mix_ae: SpectrogramAutoencoder, bas
     dev = torch.device(device)
     mix_ae, bass_ae = mix_ae.to(dev).eval(), bass_ae.to(dev).eval()
     songs = read_manifest(manifest)
-    features = FEATURE_DIM if features is True else int(features)
-    if features and features not in FEATURE_SETS:
-        raise ValueError(f"no feature set has {features} channels (known: {sorted(FEATURE_SETS)})")
+    # checked here, before any song: in the song loop a ValueError only skips that song
+    features = check_feature_dim(FEATURE_DIM if features is True else int(features)) if features else 0
     info = {"mix_ae": config_to_dict(mix_ae.cfg), "bass_ae": config_to_dict(bass_ae.cfg),
             "mixes_per_song": mixes_per_song, "seed": seed, "mix_rms_db": mix_rms_db, "manifest": str(Path(manifest).resolve()),
             "processing": processing, "feature_dim": features}

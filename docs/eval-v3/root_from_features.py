@@ -7,7 +7,6 @@ sum of the non-bass stems (no effects), against the song's chords.json:
   - set-2 root: the chord root madmom's recogniser gives (feature set 2, chord_features).
 Run in the runs folder (e.g. `python root_from_features.py ood4_dev ood_dev synth9`).
 """
-import json
 import sys
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 import soundfile as sf
 
 from groundbass.core.chord_features import chord_features
+from groundbass.core.data.manifest import read_manifest
 from groundbass.core.features import estimate_tuning, mix_features
 from groundbass.core.metrics import load_chords
 
@@ -33,18 +33,17 @@ def main(sets: list[str]) -> None:
         root = Path(name)
         split = "valid" if name.startswith("synth") else None
         hits: dict[str, list[float]] = {"set-1 template": [], "set-1 bass argmax": [], "set-2 root": []}
-        for line in (root / "manifest.jsonl").read_text().splitlines():
-            song = json.loads(line)
-            if split and song["split"] != split:
+        for song in read_manifest(root / "manifest.jsonl"):
+            if split and song.split != split:
                 continue
-            mix = sum(sf.read(root / p, dtype="float32", always_2d=True)[0].mean(axis=1) for p in song["others"])
+            mix = sum(sf.read(p, dtype="float32", always_2d=True)[0].mean(axis=1) for p in song.others)
             frames = len(mix) // RATIO
             tuning = estimate_tuning(mix, RATE)
             one = mix_features(mix, RATE, frames, RATIO, tuning)
             two = chord_features(mix, RATE, frames, RATIO, tuning)
             centre = (np.arange(frames) + 0.5) * RATIO / RATE
             truth = np.full(frames, -1)
-            for ch in load_chords(root / song["chords"]):
+            for ch in load_chords(song.chords):
                 truth[(centre >= ch["start"]) & (centre < ch["end"])] = ch["root"]
             ok = truth >= 0
             found = {"set-1 template": triad_roots(one[:12]), "set-1 bass argmax": one[12:24].argmax(0),
